@@ -61,12 +61,13 @@ class SignatureDoesNotMatch(SESError):
 
 
 class RequestExpired(SESError):
-    """SigV4 timestamp outside the allowed window (botocore treats it as clock skew and retries)."""
+    """SigV4 timestamp outside the allowed window. SES v1 answers it as SignatureDoesNotMatch
+    ("Signature expired: …", HTTP 403, seen in real SES replies); rest-json services as
+    InvalidSignatureException."""
 
-    code = "RequestExpired"
+    code = "SignatureDoesNotMatch"
     v2_code = "InvalidSignatureException"
-    status = 400
-    v2_status = 403
+    status = 403
 
 
 class AccessDenied(SESError):
@@ -150,9 +151,12 @@ class AccountSendingPausedException(SESError):
     v2_code = "SendingPausedException"
 
 
-class AccountSuspendedException(SESError):
-    code = "AccountSendingPausedException"
-    v2_code = "AccountSuspendedException"
+class SendingPausedByOperator(SESError):
+    """The operator (or the reputation rules) paused the account: SES answers v1 with
+    MessageRejected here, and AccountSendingPausedException only for UpdateAccountSendingEnabled."""
+
+    code = "MessageRejected"
+    v2_code = "SendingPausedException"
 
 
 class MailFromDomainNotVerifiedException(SESError):

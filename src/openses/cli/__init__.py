@@ -1,0 +1,1 @@
+"""The `openses` command: server, quickstart, operator administration, captured messages."""

@@ -1,0 +1,98 @@
+"""Settings: one typed schema, read once at start-up and passed down.
+
+Every field can be set by an environment variable `OPENSES_<FIELD>` or in an optional TOML file
+named by `OPENSES_CONFIG` (environment wins). `docs/configuration.md` is generated from this
+schema by `openses config-doc`.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DeliveryMode = Literal["capture", "mx", "relay"]
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="OPENSES_", extra="ignore", frozen=True)
+
+    data_dir: Path = Field(
+        Path("openses-data"),
+        description="Directory for the SQLite database, the master key, TLS material and spool.",
+    )
+    database_url: str | None = Field(
+        None,
+        description="SQLAlchemy URL of the database (postgresql+psycopg://…); default: SQLite in data_dir.",
+    )
+    master_key: str | None = Field(
+        None,
+        description="Base64 32-byte key that encrypts secrets at rest; default: generated once into "
+        "data_dir/master.key (mode 0600).",
+    )
+    http_host: str = Field("127.0.0.1", description="Address the SES HTTP API listens on.")
+    http_port: int = Field(8005, description="Port of the SES HTTP API (v1 Query, v2 rest-json, STS).")
+    smtp_host: str = Field("127.0.0.1", description="Address the SMTP submission listeners bind.")
+    smtp_port: int = Field(2587, description="SMTP submission port with STARTTLS (SES: 587/2587).")
+    smtps_port: int = Field(2465, description="SMTP submission port with implicit TLS (SES: 465/2465).")
+    region: str = Field("us-east-1", description="The region this server answers for (SigV4 scope).")
+    delivery_mode: DeliveryMode = Field(
+        "capture", description="capture: store only; mx: deliver to MX hosts; relay: via a smarthost."
+    )
+    dev_mode: bool = Field(
+        False,
+        description="Development mode: any access key is accepted and maps to the development "
+        "account (production access); /_openses/ test endpoints are enabled. Never in production.",
+    )
+    dev_account_id: str = Field("000000000000", description="Account id used in development mode.")
+    message_id_domain: str = Field(
+        "email.openses.local", description="Domain part of the Message-ID header put on every message."
+    )
+    cache_ttl: float = Field(
+        1.0,
+        description="Seconds an API node may serve accounts, keys and identities from memory before "
+        "re-reading them (changes made through this node are seen at once).",
+    )
+    worker_poll_interval: float = Field(
+        1.0, description="Seconds between queue polls when no local send woke the worker."
+    )
+    lease_seconds: int = Field(300, description="How long a worker owns a leased queue entry.")
+    group_commit_max: int = Field(512, description="Most writes committed together in one transaction.")
+    log_level: str = Field("info", description="Log level: debug, info, warning, error.")
+
+    @property
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'openses.db').resolve()}"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.effective_database_url.startswith("sqlite")
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read the TOML file (if OPENSES_CONFIG names one), then the environment, then overrides."""
+    file_values: dict[str, Any] = {}
+    path = os.environ.get("OPENSES_CONFIG")
+    if path:
+        with open(path, "rb") as f:
+            file_values = tomllib.load(f)
+    env_names = {k[len("OPENSES_"):].lower() for k in os.environ if k.startswith("OPENSES_")}
+    base = {k: v for k, v in file_values.items() if k not in env_names}
+    return Settings(**base, **overrides)
+
+
+def settings_reference() -> str:
+    """Markdown reference of every setting, generated from the schema."""
+    lines = ["# Configuration", "", "Every setting is an environment variable, or a key in the TOML "
+             "file named by `OPENSES_CONFIG` (the environment wins).", "",
+             "| variable | TOML key | default | meaning |", "|---|---|---|---|"]
+    for name, field in Settings.model_fields.items():
+        default = field.default if field.default is not None else ""
+        lines.append(f"| `OPENSES_{name.upper()}` | `{name}` | `{default}` | {field.description} |")
+    return "\n".join(lines) + "\n"

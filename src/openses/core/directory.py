@@ -1,0 +1,87 @@
+"""What the request path needs to know, from memory: keys, accounts, verified identities.
+
+Each entry is re-read from the database after `ttl` seconds, so changes made by another node or
+by the admin CLI are seen within that time; changes made through this node invalidate at once.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Generic, TypeVar
+
+from openses.core.accounts import Account, AccountService, Principal
+from openses.store import repositories as repo
+from openses.store.store import Store
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+class _TtlCache(Generic[K, V]):
+    def __init__(self, ttl: float, clock: Callable[[], float]) -> None:
+        self._ttl = ttl
+        self._clock = clock
+        self._items: dict[K, tuple[float, V]] = {}
+
+    def get(self, key: K) -> tuple[bool, V | None]:
+        hit = self._items.get(key)
+        if hit is None or hit[0] < self._clock():
+            return False, None
+        return True, hit[1]
+
+    def put(self, key: K, value: V) -> None:
+        if len(self._items) > 100_000:
+            self._items.clear()
+        self._items[key] = (self._clock() + self._ttl, value)
+
+    def drop(self, key: K | None = None) -> None:
+        if key is None:
+            self._items.clear()
+        else:
+            self._items.pop(key, None)
+
+
+class Directory:
+    def __init__(self, store: Store, accounts: AccountService, ttl: float,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self._store = store
+        self._accounts = accounts
+        self._keys: _TtlCache[str, Principal | None] = _TtlCache(ttl, clock)
+        self._account: _TtlCache[str, Account | None] = _TtlCache(ttl, clock)
+        self._verified: _TtlCache[str, frozenset[str]] = _TtlCache(ttl, clock)
+
+    async def principal(self, key_id: str) -> Principal | None:
+        hit, value = self._keys.get(key_id)
+        if hit:
+            return value
+        row = await self._store.read(lambda c: repo.get_access_key(c, key_id))
+        principal = self._accounts.principal_from_row(row) if row else None
+        self._keys.put(key_id, principal)
+        return principal
+
+    async def account(self, account_id: str) -> Account | None:
+        hit, value = self._account.get(account_id)
+        if hit:
+            return value
+        row = await self._store.read(lambda c: repo.get_account(c, account_id))
+        account = Account.from_row(row) if row else None
+        self._account.put(account_id, account)
+        return account
+
+    async def verified(self, account_id: str) -> frozenset[str]:
+        """Identity keys (addresses and domains) of the account whose status is SUCCESS."""
+        hit, value = self._verified.get(account_id)
+        if hit:
+            assert value is not None
+            return value
+        keys = frozenset(await self._store.read(lambda c: repo.verified_identity_keys(c, account_id)))
+        self._verified.put(account_id, keys)
+        return keys
+
+    def forget(self, account_id: str | None = None) -> None:
+        """Drop what we know of an account (or everything) after a local change."""
+        self._account.drop(account_id)
+        self._verified.drop(account_id)
+        if account_id is None:
+            self._keys.drop()

@@ -1,0 +1,131 @@
+"""Builds every object from the settings and runs the roles: the one place things are wired."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import socket
+import time
+from dataclasses import dataclass, field
+
+from openses.api.context import Services
+from openses.config import Settings
+from openses.core.accounts import UNLIMITED, AccountService
+from openses.core.directory import Directory
+from openses.core.identities import IdentityService
+from openses.core.quota import DAY_MINUTES, SendLimiter
+from openses.core.secrets import SecretBox, load_master_key
+from openses.core.sending import SendingService
+from openses.delivery.capture import CaptureTransport
+from openses.delivery.worker import DeliveryWorker
+from openses.store import repositories as repo
+from openses.store.store import Store
+
+log = logging.getLogger("openses")
+ROLES = ("api", "smtp", "worker", "scheduler")
+
+
+def open_store(settings: Settings) -> Store:
+    return Store.open(settings.effective_database_url, max_batch=settings.group_commit_max)
+
+
+def account_service(settings: Settings, store: Store) -> AccountService:
+    box = SecretBox(load_master_key(settings.master_key, settings.data_dir))
+    return AccountService(store, box, settings.region)
+
+
+def build_services(settings: Settings, store: Store, *, on_accepted: object = None) -> Services:
+    accounts = account_service(settings, store)
+    directory = Directory(store, accounts, settings.cache_ttl)
+    limiter = SendLimiter()
+    sending = SendingService(store, directory, limiter, region=settings.region,
+                             message_id_domain=settings.message_id_domain,
+                             on_accepted=on_accepted)  # type: ignore[arg-type]
+    return Services(settings, store, accounts, directory, limiter, IdentityService(store), sending)
+
+
+def ensure_dev_account(services: Services) -> None:
+    s = services.settings
+    if services.accounts.find(s.dev_account_id) is None:
+        services.accounts.create_account("development", production=True, account_id=s.dev_account_id,
+                                         quota=UNLIMITED)
+
+
+def load_send_counts(services: Services) -> None:
+    """Seed the rolling 24-hour quota from the database (shared by every node)."""
+    since = int(time.time() // 60) - DAY_MINUTES + 1
+    counts = services.store.read_sync(lambda c: repo.sent_by_account_since(c, since))
+    for account_id, minutes in counts.items():
+        services.limiter.load(account_id, minutes)
+
+
+@dataclass
+class Server:
+    """Everything `openses serve` runs, started and stopped together."""
+
+    settings: Settings
+    roles: tuple[str, ...] = ROLES
+    store: Store | None = None
+    services: Services | None = None
+    worker: DeliveryWorker | None = None
+    tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    http_port: int | None = None
+
+    async def start(self) -> None:
+        settings = self.settings
+        if settings.delivery_mode != "capture" and "worker" in self.roles:
+            raise SystemExit(f"delivery mode {settings.delivery_mode!r} is not implemented yet; use capture")
+        self.store = open_store(settings)
+        self.store.start()
+        self.worker = DeliveryWorker(self.store, CaptureTransport(socket.getfqdn()),
+                                     lease_seconds=settings.lease_seconds,
+                                     poll_interval=settings.worker_poll_interval)
+        self.services = build_services(settings, self.store, on_accepted=self.worker.wake)
+        if settings.dev_mode:
+            ensure_dev_account(self.services)
+            log.warning("DEVELOPMENT MODE: any access key is accepted as account %s. Never use this in "
+                        "production.", settings.dev_account_id)
+        load_send_counts(self.services)
+        if "worker" in self.roles:
+            self.tasks.append(asyncio.create_task(self.worker.run(), name="delivery-worker"))
+        if "api" in self.roles:
+            self.tasks.append(asyncio.create_task(self._serve_http(), name="http"))
+
+    async def _serve_http(self) -> None:
+        import uvicorn
+
+        from openses.api.app import ApiApp
+        from openses.web.dev import DevRoutes
+
+        assert self.services is not None and self.worker is not None
+        dev = DevRoutes(self.services, self.worker.wake) if self.settings.dev_mode else None
+        app = ApiApp(self.services, dev_routes=dev)
+        config = uvicorn.Config(app, host=self.settings.http_host, port=self.settings.http_port,
+                                log_level="warning", access_log=False, lifespan="off",
+                                loop="none", http="httptools", timeout_keep_alive=75)
+        server = uvicorn.Server(config)
+        log.info("SES API listening on http://%s:%s", self.settings.http_host, self.settings.http_port)
+        server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
+        await server.serve()
+
+    async def stop(self) -> None:
+        if self.worker is not None:
+            self.worker.stop()
+        for task in self.tasks:
+            task.cancel()
+        await asyncio.gather(*self.tasks, return_exceptions=True)
+        if self.store is not None:
+            self.store.close()
+
+
+async def serve_forever(settings: Settings, roles: tuple[str, ...] = ROLES) -> None:
+    server = Server(settings, roles)
+    await server.start()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    waiter = asyncio.create_task(stop.wait())
+    await asyncio.wait([waiter, *server.tasks], return_when=asyncio.FIRST_COMPLETED)
+    await server.stop()

@@ -1,0 +1,247 @@
+"""Queries, one function per question or change. Every function takes a Connection.
+
+Rows come back as plain dicts; the domain (core/) turns them into its values.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import and_, delete, func, insert, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import Connection
+
+from openses.store.schema import access_keys, accounts, events, identities, messages, queue, send_counts
+
+Row = dict[str, Any]
+
+
+def _one(conn: Connection, stmt: Any) -> Row | None:
+    row = conn.execute(stmt).mappings().first()
+    return dict(row) if row is not None else None
+
+
+def _all(conn: Connection, stmt: Any) -> list[Row]:
+    return [dict(r) for r in conn.execute(stmt).mappings()]
+
+
+# --- accounts -------------------------------------------------------------------------------
+
+
+def insert_account(conn: Connection, row: Row) -> None:
+    conn.execute(insert(accounts).values(**row))
+
+
+def get_account(conn: Connection, account_id: str) -> Row | None:
+    return _one(conn, select(accounts).where(accounts.c.id == account_id))
+
+
+def find_account(conn: Connection, id_or_name: str) -> Row | None:
+    return _one(conn, select(accounts).where(or_(accounts.c.id == id_or_name, accounts.c.name == id_or_name)))
+
+
+def list_accounts(conn: Connection) -> list[Row]:
+    return _all(conn, select(accounts).order_by(accounts.c.created_at))
+
+
+def update_account(conn: Connection, account_id: str, **values: Any) -> int:
+    return conn.execute(update(accounts).where(accounts.c.id == account_id).values(**values)).rowcount
+
+
+# --- access keys ----------------------------------------------------------------------------
+
+
+def insert_access_key(conn: Connection, row: Row) -> None:
+    conn.execute(insert(access_keys).values(**row))
+
+
+def get_access_key(conn: Connection, key_id: str) -> Row | None:
+    return _one(conn, select(access_keys).where(access_keys.c.id == key_id))
+
+
+def list_access_keys(conn: Connection, account_id: str | None = None) -> list[Row]:
+    stmt = select(access_keys).order_by(access_keys.c.created_at)
+    if account_id is not None:
+        stmt = stmt.where(access_keys.c.account_id == account_id)
+    return _all(conn, stmt)
+
+
+def delete_access_key(conn: Connection, key_id: str) -> int:
+    return conn.execute(delete(access_keys).where(access_keys.c.id == key_id)).rowcount
+
+
+# --- identities -----------------------------------------------------------------------------
+
+
+def upsert_identity(conn: Connection, row: Row) -> None:
+    existing = get_identity(conn, row["account_id"], row["identity_key"])
+    if existing is None:
+        conn.execute(insert(identities).values(**row))
+    else:
+        values = {k: v for k, v in row.items() if k not in ("account_id", "identity_key", "created_at")}
+        conn.execute(update(identities).where(identities.c.id == existing["id"]).values(**values))
+
+
+def get_identity(conn: Connection, account_id: str, identity_key: str) -> Row | None:
+    return _one(conn, select(identities).where(
+        and_(identities.c.account_id == account_id, identities.c.identity_key == identity_key)))
+
+
+def list_identities(conn: Connection, account_id: str, kind: str | None = None) -> list[Row]:
+    stmt = select(identities).where(identities.c.account_id == account_id).order_by(identities.c.id)
+    if kind is not None:
+        stmt = stmt.where(identities.c.kind == kind)
+    return _all(conn, stmt)
+
+
+def verified_identity_keys(conn: Connection, account_id: str) -> list[str]:
+    stmt = select(identities.c.identity_key).where(
+        and_(identities.c.account_id == account_id, identities.c.status == "SUCCESS"))
+    return [r[0] for r in conn.execute(stmt)]
+
+
+def delete_identity(conn: Connection, account_id: str, identity_key: str) -> int:
+    return conn.execute(delete(identities).where(
+        and_(identities.c.account_id == account_id, identities.c.identity_key == identity_key))).rowcount
+
+
+# --- accepted mail: message + queue entries + Send event, in the caller's transaction ---------
+
+
+def insert_accepted(conn: Connection, message_rows: Sequence[Row], queue_rows: Sequence[Row],
+                    event_rows: Sequence[Row], counts: dict[tuple[str, int], int]) -> None:
+    if message_rows:
+        conn.execute(insert(messages), list(message_rows))
+    if queue_rows:
+        conn.execute(insert(queue), list(queue_rows))
+    if event_rows:
+        conn.execute(insert(events), list(event_rows))
+    for (account_id, minute), n in counts.items():
+        add_send_count(conn, account_id, minute, n)
+
+
+def add_send_count(conn: Connection, account_id: str, minute: int, n: int) -> None:
+    ins = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+    stmt = ins(send_counts).values(account_id=account_id, minute=minute, recipients=n)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[send_counts.c.account_id, send_counts.c.minute],
+        set_={"recipients": send_counts.c.recipients + n})
+    conn.execute(stmt)
+
+
+def sent_since(conn: Connection, account_id: str, minute: int) -> int:
+    stmt = select(func.coalesce(func.sum(send_counts.c.recipients), 0)).where(
+        and_(send_counts.c.account_id == account_id, send_counts.c.minute >= minute))
+    return int(conn.execute(stmt).scalar_one())
+
+
+def sent_by_account_since(conn: Connection, minute: int) -> dict[str, list[tuple[int, int]]]:
+    stmt = select(send_counts).where(send_counts.c.minute >= minute)
+    out: dict[str, list[tuple[int, int]]] = {}
+    for r in conn.execute(stmt).mappings():
+        out.setdefault(r["account_id"], []).append((r["minute"], r["recipients"]))
+    return out
+
+
+def prune_send_counts(conn: Connection, before_minute: int) -> None:
+    conn.execute(delete(send_counts).where(send_counts.c.minute < before_minute))
+
+
+# --- messages -------------------------------------------------------------------------------
+
+
+def get_message(conn: Connection, message_id: str, account_id: str | None = None) -> Row | None:
+    stmt = select(messages).where(messages.c.id == message_id)
+    if account_id is not None:
+        stmt = stmt.where(messages.c.account_id == account_id)
+    return _one(conn, stmt)
+
+
+def list_messages(conn: Connection, account_id: str | None = None, limit: int = 100,
+                  with_raw: bool = False) -> list[Row]:
+    cols = [c for c in messages.c if with_raw or c.name != "raw"]
+    stmt = select(*cols).order_by(messages.c.created_at.desc()).limit(limit)
+    if account_id is not None:
+        stmt = stmt.where(messages.c.account_id == account_id)
+    return _all(conn, stmt)
+
+
+def set_message_status(conn: Connection, message_id: str, status: str) -> None:
+    conn.execute(update(messages).where(messages.c.id == message_id).values(status=status))
+
+
+# --- queue ----------------------------------------------------------------------------------
+
+
+def lease_due(conn: Connection, owner: str, now: float, lease_seconds: float, limit: int) -> list[Row]:
+    """Take up to `limit` due entries nobody holds (or whose lease expired) for `owner`."""
+    free = or_(queue.c.lease_expires_at.is_(None), queue.c.lease_expires_at < now)
+    pick = select(queue.c.id).where(and_(queue.c.next_attempt_at <= now, free)) \
+        .order_by(queue.c.next_attempt_at).limit(limit)
+    if conn.dialect.name == "postgresql":
+        pick = pick.with_for_update(skip_locked=True)
+    ids = [r[0] for r in conn.execute(pick)]
+    if not ids:
+        return []
+    conn.execute(update(queue).where(and_(queue.c.id.in_(ids), free)).values(
+        lease_owner=owner, lease_expires_at=now + lease_seconds))
+    return _all(conn, select(queue).where(and_(queue.c.id.in_(ids), queue.c.lease_owner == owner)))
+
+
+def complete_entry(conn: Connection, entry_id: int, owner: str) -> int:
+    """Retire a delivered (or finally failed) entry; 0 if `owner` lost the lease meanwhile."""
+    return conn.execute(delete(queue).where(and_(queue.c.id == entry_id, queue.c.lease_owner == owner))).rowcount
+
+
+def retry_entry(conn: Connection, entry_id: int, owner: str, next_attempt_at: float) -> int:
+    return conn.execute(update(queue).where(and_(queue.c.id == entry_id, queue.c.lease_owner == owner)).values(
+        attempts=queue.c.attempts + 1, next_attempt_at=next_attempt_at,
+        lease_owner=None, lease_expires_at=None)).rowcount
+
+
+def queue_depth(conn: Connection) -> int:
+    return int(conn.execute(select(func.count()).select_from(queue)).scalar_one())
+
+
+def remaining_entries(conn: Connection, message_id: str) -> int:
+    return int(conn.execute(select(func.count()).select_from(queue).where(
+        queue.c.message_id == message_id)).scalar_one())
+
+
+# --- events ---------------------------------------------------------------------------------
+
+
+def insert_events(conn: Connection, rows: Iterable[Row]) -> None:
+    rows = list(rows)
+    if rows:
+        conn.execute(insert(events), rows)
+
+
+def list_events(conn: Connection, account_id: str, since: float, types: Sequence[str] | None = None) -> list[Row]:
+    stmt = select(events.c.event_type, events.c.recipients, events.c.created_at).where(
+        and_(events.c.account_id == account_id, events.c.created_at >= since))
+    if types:
+        stmt = stmt.where(events.c.event_type.in_(list(types)))
+    return _all(conn, stmt)
+
+
+def send_mail_objects(conn: Connection, message_ids: Sequence[str]) -> dict[str, tuple[float, Any]]:
+    """For each message, (accepted at, SES mail object) from its Send event."""
+    stmt = select(events.c.message_id, events.c.created_at, events.c.payload).where(
+        and_(events.c.message_id.in_(list(message_ids)), events.c.event_type == "Send"))
+    return {r[0]: (r[1], r[2]["mail"]) for r in conn.execute(stmt)}
+
+
+def message_events(conn: Connection, message_id: str) -> list[Row]:
+    return _all(conn, select(events).where(events.c.message_id == message_id).order_by(events.c.id))
+
+
+# --- development reset ----------------------------------------------------------------------
+
+
+def forget_account_state(conn: Connection, account_id: str) -> None:
+    """Everything an account did (identities, mail, queue, events, counters), not the account."""
+    for table in (identities, messages, queue, events, send_counts):
+        conn.execute(delete(table).where(table.c.account_id == account_id))

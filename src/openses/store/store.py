@@ -1,0 +1,67 @@
+"""The Store: reads on pooled connections (off the event loop), writes through the writer."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import TypeVar
+
+from sqlalchemy.engine import Connection, Engine
+
+from openses.store.database import open_database
+from openses.store.writer import Accepted, GroupCommitWriter
+
+T = TypeVar("T")
+
+
+class Store:
+    def __init__(self, engine: Engine, *, max_batch: int = 512) -> None:
+        self.engine = engine
+        self.writer = GroupCommitWriter(engine, max_batch=max_batch)
+        self._writer_started = False
+
+    @classmethod
+    def open(cls, url: str, *, max_batch: int = 512) -> Store:
+        return cls(open_database(url), max_batch=max_batch)
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    def start(self) -> None:
+        """Start the writer thread (servers); without it writes run inline (CLI, tests)."""
+        self.writer.start()
+        self._writer_started = True
+
+    def close(self) -> None:
+        if self._writer_started:
+            self.writer.stop()
+            self._writer_started = False
+        self.engine.dispose()
+
+    def read_sync(self, fn: Callable[[Connection], T]) -> T:
+        with self.engine.connect() as conn:
+            return fn(conn)
+
+    async def read(self, fn: Callable[[Connection], T]) -> T:
+        return await asyncio.to_thread(self.read_sync, fn)
+
+    def write_sync(self, fn: Callable[[Connection], T]) -> T:
+        if self._writer_started:
+            return self.writer.run_sync(fn)
+        with self.engine.begin() as conn:
+            return fn(conn)
+
+    async def write(self, fn: Callable[[Connection], T]) -> T:
+        if self._writer_started:
+            return await self.writer.run(fn)
+        return await asyncio.to_thread(self.write_sync, fn)
+
+    async def accept(self, rows: Accepted) -> None:
+        if self._writer_started:
+            await self.writer.accept(rows)
+        else:
+            from openses.store.repositories import insert_accepted
+
+            await asyncio.to_thread(self.write_sync, lambda c: insert_accepted(
+                c, rows.messages, rows.queue, rows.events, rows.counts))

@@ -1,0 +1,189 @@
+"""The group-commit writer: many concurrent writes share one transaction and one fsync.
+
+One thread owns a connection. Callers hand it a write (a function of the connection) and await
+the result; the thread takes everything queued, runs it in one transaction, commits, then wakes
+every caller at once. If the batch fails, each write is retried alone so one bad write cannot sink
+its neighbours. On SQLite this is also the single writer the database wants.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import queue
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from sqlalchemy.engine import Connection, Engine
+
+from openses.store import repositories
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+Write = Callable[[Connection], Any]
+
+
+@dataclass
+class Accepted:
+    """Rows of accepted mail; all of a batch's Accepted go in with one executemany per table."""
+
+    messages: list[dict[str, Any]]
+    queue: list[dict[str, Any]]
+    events: list[dict[str, Any]]
+    counts: dict[tuple[str, int], int]
+
+
+@dataclass
+class _Pending:
+    write: Write | Accepted
+    loop: asyncio.AbstractEventLoop | None
+    future: asyncio.Future[Any] | None
+    done: threading.Event | None = None
+    result: Any = None
+    error: BaseException | None = None
+
+
+class GroupCommitWriter:
+    def __init__(self, engine: Engine, *, max_batch: int = 512,
+                 after_commit: Callable[[], None] | None = None) -> None:
+        self._engine = engine
+        self._max_batch = max_batch
+        self._queue: queue.SimpleQueue[_Pending | None] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._after_commit = after_commit
+        self.batches = 0
+        self.writes = 0
+
+    def start(self) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="openses-writer", daemon=True)
+            self._thread.start()
+
+    def stop(self) -> None:
+        if self._thread is not None:
+            self._queue.put(None)
+            self._thread.join()
+            self._thread = None
+
+    async def run(self, write: Callable[[Connection], T]) -> T:
+        """Run `write` in the next group transaction; return once it is committed."""
+        loop = asyncio.get_running_loop()
+        fut: asyncio.Future[T] = loop.create_future()
+        self._queue.put(_Pending(write, loop, fut))
+        return await fut
+
+    async def accept(self, rows: Accepted) -> None:
+        """Commit accepted mail in the next group transaction; return once it is on disk."""
+        loop = asyncio.get_running_loop()
+        fut: asyncio.Future[None] = loop.create_future()
+        self._queue.put(_Pending(rows, loop, fut))
+        await fut
+
+    def run_sync(self, write: Callable[[Connection], T]) -> T:
+        """The same from a thread that has no event loop (CLI, worker threads)."""
+        item = _Pending(write, None, None, threading.Event())
+        self._queue.put(item)
+        assert item.done is not None
+        item.done.wait()
+        if item.error is not None:
+            raise item.error
+        return item.result  # type: ignore[no-any-return]
+
+    # --- the writer thread ------------------------------------------------------------------
+
+    def _run(self) -> None:
+        with self._engine.connect() as conn:
+            while True:
+                first = self._queue.get()
+                if first is None:
+                    return
+                batch = [first]
+                stop = False
+                while len(batch) < self._max_batch:
+                    try:
+                        item = self._queue.get_nowait()
+                    except queue.Empty:
+                        break
+                    if item is None:
+                        stop = True
+                        break
+                    batch.append(item)
+                self._commit(conn, batch)
+                self._notify(batch)
+                if stop:
+                    return
+
+    def _commit(self, conn: Connection, batch: list[_Pending]) -> None:
+        try:
+            with conn.begin():
+                _insert_accepted(conn, [i.write for i in batch if isinstance(i.write, Accepted)])
+                for item in batch:
+                    if not isinstance(item.write, Accepted):
+                        item.result = item.write(conn)
+            self.batches += 1
+            self.writes += len(batch)
+        except Exception:
+            if len(batch) == 1:
+                batch[0].error = _current_error()
+                return
+            for item in batch:  # find the bad one: each alone
+                self._commit(conn, [item])
+            return
+        if self._after_commit is not None:
+            try:
+                self._after_commit()
+            except Exception:  # pragma: no cover - a hook must never stop the writer
+                log.exception("after_commit hook failed")
+
+    @staticmethod
+    def _notify(batch: list[_Pending]) -> None:
+        by_loop: dict[asyncio.AbstractEventLoop, list[_Pending]] = {}
+        for item in batch:
+            if item.loop is None:
+                assert item.done is not None
+                item.done.set()
+            else:
+                by_loop.setdefault(item.loop, []).append(item)
+        for loop, items in by_loop.items():
+            try:
+                loop.call_soon_threadsafe(_resolve, items)
+            except RuntimeError:  # the loop closed while we wrote
+                pass
+
+
+def _insert_accepted(conn: Connection, items: list[Accepted]) -> None:
+    if not items:
+        return
+    counts: dict[tuple[str, int], int] = {}
+    for a in items:
+        for k, n in a.counts.items():
+            counts[k] = counts.get(k, 0) + n
+    repositories.insert_accepted(
+        conn,
+        [m for a in items for m in a.messages],
+        [q for a in items for q in a.queue],
+        [e for a in items for e in a.events],
+        counts,
+    )
+
+
+def _current_error() -> BaseException:
+    import sys
+
+    err = sys.exc_info()[1]
+    assert err is not None
+    return err
+
+
+def _resolve(items: list[_Pending]) -> None:
+    for item in items:
+        fut = item.future
+        assert fut is not None
+        if fut.done():
+            continue
+        if item.error is not None:
+            fut.set_exception(item.error)
+        else:
+            fut.set_result(item.result)
