@@ -96,11 +96,12 @@ class Server:
         import uvicorn
 
         from openses.api.app import ApiApp
+        from openses.web.app import create_web_app
         from openses.web.dev import DevRoutes
 
         assert self.services is not None and self.worker is not None
         dev = DevRoutes(self.services, self.worker.wake) if self.settings.dev_mode else None
-        app = ApiApp(self.services, dev_routes=dev)
+        app = ApiApp(self.services, dev_routes=dev, fallback=create_web_app(self.services))
         config = uvicorn.Config(app, host=self.settings.http_host, port=self.settings.http_port,
                                 log_level="warning", access_log=False, lifespan="off",
                                 loop="none", http="httptools", timeout_keep_alive=75)

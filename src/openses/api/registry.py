@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import pkgutil
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
@@ -17,7 +18,7 @@ SELF_AUTHORIZING: set[tuple[str, str]] = set()
 # Operations any valid key may call (IAM does not govern them).
 NO_POLICY: set[tuple[str, str]] = {("sts", "GetCallerIdentity")}
 
-_MODULES = ("sending", "account", "identities", "sts")
+_INFRASTRUCTURE = {"app", "context", "registry"}
 
 
 def operation(service: str, name: str, *, self_authorizing: bool = False) -> Callable[[Handler], Handler]:
@@ -39,6 +40,9 @@ def implemented() -> set[tuple[str, str]]:
 
 
 def load_all() -> None:
-    """Import every handler module so that its operations register."""
-    for module in _MODULES:
-        importlib.import_module(f"openses.api.{module}")
+    """Import every handler module of this package so that its operations register."""
+    import openses.api as package
+
+    for info in pkgutil.iter_modules(package.__path__):
+        if info.name not in _INFRASTRUCTURE:
+            importlib.import_module(f"openses.api.{info.name}")
