@@ -10,12 +10,13 @@ from __future__ import annotations
 import os
 import tomllib
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DeliveryMode = Literal["capture", "mx", "relay"]
+DkimMode = Literal["txt", "cname"]
 
 
 class Settings(BaseSettings):
@@ -39,6 +40,9 @@ class Settings(BaseSettings):
     smtp_host: str = Field("127.0.0.1", description="Address the SMTP submission listeners bind.")
     smtp_port: int = Field(2587, description="SMTP submission port with STARTTLS (SES: 587/2587).")
     smtps_port: int = Field(2465, description="SMTP submission port with implicit TLS (SES: 465/2465).")
+    smtp_hostname: str = Field("localhost", description="Name the SMTP server greets with and puts in its certificate.")
+    tls_cert_file: Path | None = Field(None, description="PEM certificate for SMTP TLS; default: a self-signed one in data_dir/tls.")
+    tls_key_file: Path | None = Field(None, description="PEM private key for tls_cert_file.")
     region: str = Field("us-east-1", description="The region this server answers for (SigV4 scope).")
     delivery_mode: DeliveryMode = Field(
         "capture", description="capture: store only; mx: deliver to MX hosts; relay: via a smarthost."
@@ -63,6 +67,40 @@ class Settings(BaseSettings):
     lease_seconds: int = Field(300, description="How long a worker owns a leased queue entry.")
     group_commit_max: int = Field(512, description="Most writes committed together in one transaction.")
     log_level: str = Field("info", description="Log level: debug, info, warning, error.")
+    dns_nameservers: Annotated[list[str], NoDecode] = Field(
+        [],
+        description="DNS servers (host or host:port, comma-separated) for identity checks and MX "
+        "look-ups; default: the system resolver.",
+    )
+    dkim_mode: DkimMode = Field(
+        "txt", description="How domains publish Easy DKIM keys: txt (the user publishes the public "
+        "keys as TXT records) or cname (CNAMEs into dkim_zone, like SES).",
+    )
+    dkim_zone: str = Field(
+        "dkim.openses.local", description="In cname mode, the zone the users' DKIM CNAMEs point into.",
+    )
+    public_url: str | None = Field(
+        None, description="Base URL of this server's web pages (verification links); default "
+        "http://{http_host}:{http_port}.",
+    )
+    mail_host: str | None = Field(
+        None, description="Public host name of this server's mail hosts, which custom MAIL FROM "
+        "domains name in their MX and SPF records; default: this machine's FQDN.",
+    )
+    dns_check_interval: float = Field(
+        300.0, description="Seconds between two passes of the scheduler's DNS verifier.",
+    )
+
+    @field_validator("dns_nameservers", mode="before")
+    @classmethod
+    def _split_nameservers(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [v.strip() for v in value.split(",") if v.strip()]
+        return value
+
+    @property
+    def effective_public_url(self) -> str:
+        return (self.public_url or f"http://{self.http_host}:{self.http_port}").rstrip("/")
 
     @property
     def effective_database_url(self) -> str:

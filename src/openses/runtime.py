@@ -8,6 +8,7 @@ import signal
 import socket
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 from openses.api.context import Services
 from openses.config import Settings
@@ -70,7 +71,7 @@ class Server:
     services: Services | None = None
     worker: DeliveryWorker | None = None
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
-    http_port: int | None = None
+    smtp: Any = None
 
     async def start(self) -> None:
         settings = self.settings
@@ -91,6 +92,25 @@ class Server:
             self.tasks.append(asyncio.create_task(self.worker.run(), name="delivery-worker"))
         if "api" in self.roles:
             self.tasks.append(asyncio.create_task(self._serve_http(), name="http"))
+        if "smtp" in self.roles:
+            await self._start_smtp()
+
+    async def _start_smtp(self) -> None:
+        from openses.smtp.gateway import PipelineBackend
+        from openses.smtp.server import SmtpServer
+        from openses.smtp.tls import load_or_create_certificate
+
+        s, services = self.settings, self.services
+        assert services is not None
+        context, fingerprint = load_or_create_certificate(s.data_dir, s.smtp_hostname, s.tls_cert_file,
+                                                          s.tls_key_file)
+        backend = PipelineBackend(services.directory, services.sending, region=s.region,
+                                  dev_account_id=s.dev_account_id if s.dev_mode else None)
+        self.smtp = SmtpServer(backend, host=s.smtp_host, starttls_ports=[s.smtp_port],
+                               tls_ports=[s.smtps_port], ssl_context=context, hostname=s.smtp_hostname)
+        await self.smtp.start()
+        log.info("SMTP listening on %s: STARTTLS %s, TLS %s; certificate SHA-256 %s", s.smtp_host,
+                 s.smtp_port, s.smtps_port, fingerprint)
 
     async def _serve_http(self) -> None:
         import uvicorn
@@ -111,6 +131,8 @@ class Server:
         await server.serve()
 
     async def stop(self) -> None:
+        if self.smtp is not None:
+            await self.smtp.stop()
         if self.worker is not None:
             self.worker.stop()
         for task in self.tasks:

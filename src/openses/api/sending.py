@@ -8,8 +8,8 @@ from typing import Any
 from openses.api.context import RequestContext
 from openses.api.registry import operation
 from openses.core.mime import Attachment, SimpleContent
-from openses.core.sending import V1_MAX_BYTES, V2_MAX_BYTES, SendOptions
-from openses.errors import ConfigurationSetDoesNotExist, InvalidParameterValue, NotImplementedOperation
+from openses.core.sending import V1_MAX_BYTES, V2_MAX_BYTES, SendOptions, check_configuration_set
+from openses.errors import InvalidParameterValue, NotImplementedOperation
 
 _TAG = re.compile(r"[A-Za-z0-9_-]{1,256}\Z")
 
@@ -28,8 +28,7 @@ def _options(ctx: RequestContext, params: dict[str, Any], *, action: str, versio
              tags_key: str, max_bytes: int) -> SendOptions:
     config_set = params.get("ConfigurationSetName")
     if config_set:
-        # Configuration sets are not served yet, so no name can exist.
-        raise ConfigurationSetDoesNotExist(f"Configuration set <{config_set}> does not exist.")
+        check_configuration_set(config_set)
     return SendOptions(action=action, api_version=version, configuration_set=config_set,
                        tags=_tags(params.get(tags_key)), max_bytes=max_bytes)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from openses.core import ids, mime
 from openses.core.accounts import Account, Principal
@@ -20,6 +20,7 @@ from openses.core.quota import SendLimiter
 from openses.errors import (
     AccessDenied,
     AccountSendingPausedException,
+    ConfigurationSetDoesNotExist,
     InternalFailure,
     InvalidParameterValue,
     MessageRejected,
@@ -110,6 +111,7 @@ class SendingService:
             recipients = to + tuple(b.address for name in ("Cc", "Bcc")
                                     for v in message.values(name) for b in parse_address_list(v))
         envelope = parse_mailbox(source).address if source else None
+        options = _with_ses_headers(message, options)
         admitted = await self._admit(principal, from_box, envelope, recipients, options)
         now = self._clock()
         message_id = ids.message_id(now)
@@ -205,6 +207,27 @@ class SendingService:
         if self._on_accepted is not None:
             self._on_accepted()
         return message_id
+
+
+def _with_ses_headers(message: mime.RawMessage, options: SendOptions) -> SendOptions:
+    """X-SES-CONFIGURATION-SET and X-SES-MESSAGE-TAGS ("name=value, name=value") in a raw
+    message stand for the API parameters; an explicit API parameter wins."""
+    config_set = options.configuration_set or message.first("X-SES-CONFIGURATION-SET")
+    tags = list(options.tags)
+    for header in message.values("X-SES-MESSAGE-TAGS"):
+        for pair in header.split(","):
+            name, eq, value = pair.strip().partition("=")
+            if not eq or not name.strip():
+                raise InvalidParameterValue(f"Invalid X-SES-MESSAGE-TAGS header: {header}")
+            tags.append((name.strip(), value.strip()))
+    if config_set:
+        check_configuration_set(config_set)
+    return replace(options, configuration_set=config_set, tags=tuple(tags))
+
+
+def check_configuration_set(name: str) -> None:
+    """Configuration sets are not served yet, so no name can exist."""
+    raise ConfigurationSetDoesNotExist(f"Configuration set <{name}> does not exist.")
 
 
 def _covering_identity(address: str, verified: frozenset[str]) -> str | None:
