@@ -120,7 +120,7 @@ class OpensesServer:
         c = creds or Credentials("AKIDEXAMPLE", "secret", "", "")
         return boto3.client(service, endpoint_url=self.endpoint, region_name=kw.pop("region", self.region),
                             aws_access_key_id=c.access_key_id, aws_secret_access_key=c.secret_access_key,
-                            config=Config(retries={"max_attempts": 1}), **kw)
+                            config=kw.pop("config", Config(retries={"total_max_attempts": 1})), **kw)
 
     def aws(self, creds: Credentials, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         env = dict(self.env, AWS_ACCESS_KEY_ID=creds.access_key_id,

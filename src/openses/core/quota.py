@@ -31,10 +31,10 @@ class SendLimiter:
         self._clock = clock
         self._accounts: dict[str, _AccountWindow] = {}
 
-    def _window(self, account_id: str, rate: float) -> _AccountWindow:
+    def _window(self, account_id: str, rate: float, now: float) -> _AccountWindow:
         w = self._accounts.get(account_id)
         if w is None:
-            w = self._accounts[account_id] = _AccountWindow(tokens=max(rate, 1.0), refilled_at=self._clock())
+            w = self._accounts[account_id] = _AccountWindow(tokens=max(rate, 1.0), refilled_at=now)
         return w
 
     def _expire(self, w: _AccountWindow, now_minute: int) -> None:
@@ -44,14 +44,14 @@ class SendLimiter:
     def take(self, account_id: str, recipients: int, *, max_per_day: float, max_rate: float) -> None:
         """Count `recipients` against the account's limits or raise Throttling, counting nothing."""
         now = self._clock()
-        w = self._window(account_id, max_rate)
+        w = self._window(account_id, max_rate, now)
         minute = int(now // 60)
         self._expire(w, minute)
         if max_per_day >= 0 and w.total + recipients > max_per_day:
             raise Throttling("Daily message quota exceeded.")
         if max_rate > 0:
             burst = max(max_rate, 1.0)
-            w.tokens = min(burst, w.tokens + (now - w.refilled_at) * max_rate)
+            w.tokens = min(burst, w.tokens + max(0.0, now - w.refilled_at) * max_rate)
             w.refilled_at = now
             # A message with more recipients than one second's worth passes on a full bucket.
             need = min(float(recipients), burst)
@@ -82,7 +82,7 @@ class SendLimiter:
 
     def load(self, account_id: str, counts: Iterable[tuple[int, int]]) -> None:
         """Replace what we know of the account's last 24 hours with the database's counts."""
-        w = self._window(account_id, 1.0)
+        w = self._window(account_id, 1.0, self._clock())
         w.minutes = deque([m, n] for m, n in sorted(counts))
         w.total = sum(n for _, n in w.minutes)
         self._expire(w, int(self._clock() // 60))
