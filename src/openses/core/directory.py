@@ -6,9 +6,10 @@ by the admin CLI are seen within that time; changes made through this node inval
 
 from __future__ import annotations
 
+import asyncio
 import time
-from collections.abc import Callable
-from typing import Generic, TypeVar
+from collections.abc import Awaitable, Callable
+from typing import Any, Generic, TypeVar
 
 from openses.core.accounts import Account, AccountService, Principal
 from openses.store import repositories as repo
@@ -42,6 +43,31 @@ class _TtlCache(Generic[K, V]):
             self._items.pop(key, None)
 
 
+class _SingleFlight(Generic[K, V]):
+    """Concurrent misses for one key share one database read (no thundering herd on expiry)."""
+
+    def __init__(self) -> None:
+        self._pending: dict[K, asyncio.Future[V]] = {}
+
+    async def run(self, key: K, load: Callable[[], Awaitable[V]]) -> V:
+        pending = self._pending.get(key)
+        if pending is not None:
+            return await asyncio.shield(pending)
+        fut: asyncio.Future[V] = asyncio.get_running_loop().create_future()
+        self._pending[key] = fut
+        try:
+            value = await load()
+        except BaseException as e:
+            fut.set_exception(e)
+            fut.exception()  # retrieved: waiters re-raise it, nobody else must
+            raise
+        else:
+            fut.set_result(value)
+            return value
+        finally:
+            del self._pending[key]
+
+
 class Directory:
     def __init__(self, store: Store, accounts: AccountService, ttl: float,
                  clock: Callable[[], float] = time.monotonic) -> None:
@@ -50,24 +76,31 @@ class Directory:
         self._keys: _TtlCache[str, Principal | None] = _TtlCache(ttl, clock)
         self._account: _TtlCache[str, Account | None] = _TtlCache(ttl, clock)
         self._verified: _TtlCache[str, frozenset[str]] = _TtlCache(ttl, clock)
+        self._flights: _SingleFlight[tuple[str, str], Any] = _SingleFlight()
 
     async def principal(self, key_id: str) -> Principal | None:
         hit, value = self._keys.get(key_id)
         if hit:
             return value
-        row = await self._store.read(lambda c: repo.get_access_key(c, key_id))
-        principal = self._accounts.principal_from_row(row) if row else None
-        self._keys.put(key_id, principal)
-        return principal
+        async def load() -> Principal | None:
+            row = await self._store.read(lambda c: repo.get_access_key(c, key_id))
+            principal = self._accounts.principal_from_row(row) if row else None
+            self._keys.put(key_id, principal)
+            return principal
+
+        return await self._flights.run(("key", key_id), load)  # type: ignore[no-any-return]
 
     async def account(self, account_id: str) -> Account | None:
         hit, value = self._account.get(account_id)
         if hit:
             return value
-        row = await self._store.read(lambda c: repo.get_account(c, account_id))
-        account = Account.from_row(row) if row else None
-        self._account.put(account_id, account)
-        return account
+        async def load() -> Account | None:
+            row = await self._store.read(lambda c: repo.get_account(c, account_id))
+            account = Account.from_row(row) if row else None
+            self._account.put(account_id, account)
+            return account
+
+        return await self._flights.run(("account", account_id), load)  # type: ignore[no-any-return]
 
     async def verified(self, account_id: str) -> frozenset[str]:
         """Identity keys (addresses and domains) of the account whose status is SUCCESS."""
@@ -75,9 +108,12 @@ class Directory:
         if hit:
             assert value is not None
             return value
-        keys = frozenset(await self._store.read(lambda c: repo.verified_identity_keys(c, account_id)))
-        self._verified.put(account_id, keys)
-        return keys
+        async def load() -> frozenset[str]:
+            keys = frozenset(await self._store.read(lambda c: repo.verified_identity_keys(c, account_id)))
+            self._verified.put(account_id, keys)
+            return keys
+
+        return await self._flights.run(("verified", account_id), load)  # type: ignore[no-any-return]
 
     def forget(self, account_id: str | None = None) -> None:
         """Drop what we know of an account (or everything) after a local change."""

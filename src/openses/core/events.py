@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import datetime as dt
+from functools import lru_cache
 from dataclasses import dataclass
 from typing import Any
 
 
 def iso(ts: float) -> str:
     """SES timestamps: ISO 8601 UTC with milliseconds, e.g. 2024-01-02T03:04:05.678Z."""
-    return dt.datetime.fromtimestamp(ts, dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+    second = int(ts)
+    return f"{_iso_second(second)}.{int((ts - second) * 1000):03d}Z"
+
+
+@lru_cache(maxsize=4)
+def _iso_second(second: int) -> str:
+    return dt.datetime.fromtimestamp(second, dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
 
 
 @dataclass(frozen=True)
@@ -65,3 +72,22 @@ def delivery_event(mail: dict[str, Any], sent_at: float, recipients: list[str], 
     detail = {"timestamp": iso(at), "processingTimeMillis": int((at - sent_at) * 1000),
               "recipients": recipients, "smtpResponse": smtp_response, "reportingMTA": reporting_mta}
     return event_row("Delivery", mail, detail, at=at, recipients=len(recipients))
+
+
+# --- delivery outcomes (added by the delivery work, issue 4) ----------------------------------
+
+
+def bounce_event(mail: dict[str, Any], recipients: list[dict[str, str]], *, at: float, bounce_type: str,
+                 bounce_sub_type: str, feedback_id: str, reporting_mta: str) -> dict[str, Any]:
+    """recipients: [{emailAddress, action, status, diagnosticCode}] as SES's bouncedRecipients."""
+    detail = {"bounceType": bounce_type, "bounceSubType": bounce_sub_type, "bouncedRecipients": recipients,
+              "timestamp": iso(at), "feedbackId": feedback_id, "reportingMTA": f"dsn; {reporting_mta}"}
+    return event_row("Bounce", mail, detail, at=at, recipients=len(recipients))
+
+
+def delivery_delay_event(mail: dict[str, Any], recipients: list[dict[str, str]], *, at: float,
+                         delay_type: str, expires_at: float, reporting_mta: str) -> dict[str, Any]:
+    """recipients: [{emailAddress, status, diagnosticCode}] as SES's delayedRecipients."""
+    detail = {"timestamp": iso(at), "delayType": delay_type, "expirationTime": iso(expires_at),
+              "delayedRecipients": recipients, "reportingMTA": reporting_mta}
+    return event_row("DeliveryDelay", mail, detail, at=at, recipients=len(recipients))

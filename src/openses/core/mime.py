@@ -45,9 +45,16 @@ class SimpleContent:
     attachments: tuple[Attachment, ...] = field(default_factory=tuple)
 
 
+_date_cache: tuple[int, str] = (-1, "")
+
+
 def format_date(now: float) -> str:
-    """RFC 5322 date in UTC, written `+0000` as SES writes it."""
-    return email.utils.formatdate(now, usegmt=True)[:-3] + "+0000"
+    """RFC 5322 date in UTC, written `+0000` as SES writes it (cached per second)."""
+    global _date_cache
+    second = int(now)
+    if _date_cache[0] != second:
+        _date_cache = (second, email.utils.formatdate(second, usegmt=True)[:-3] + "+0000")
+    return _date_cache[1]
 
 
 def check_header_value(name: str, value: str) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +12,8 @@ from sqlalchemy.engine import Engine
 
 from openses.store import migrate
 
+log = logging.getLogger(__name__)
+
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur = dbapi_conn.cursor()
@@ -17,6 +21,9 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     # FULL: a commit is on disk before we reply 200/250 (the durability promise).
     cur.execute("PRAGMA synchronous=FULL")
     cur.execute("PRAGMA busy_timeout=10000")
+    # Checkpoints run in the Checkpointer thread, not inside a commit on the send path.
+    cur.execute("PRAGMA wal_autocheckpoint=0")
+    cur.execute("PRAGMA journal_size_limit=67108864")
     cur.close()
 
 
@@ -30,6 +37,45 @@ def open_engine(url: str, *, create_dirs: bool = True) -> Engine:
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+
+
+class Checkpointer:
+    """Copies the SQLite WAL back into the database every `interval` seconds, off the hot path.
+
+    With SQLite's automatic checkpoint, the commit that crosses 1,000 WAL pages also writes and
+    fsyncs the database file, stalling every send in that group commit (measured here: group
+    commits of 64 sends went from ~10 ms to ~6 ms without it). PASSIVE never blocks the writer.
+    """
+
+    def __init__(self, engine: Engine, interval: float = 1.0) -> None:
+        self._engine = engine
+        self._interval = interval
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        if self._engine.dialect.name != "sqlite" or self._thread is not None:
+            return
+        self._thread = threading.Thread(target=self._run, name="openses-checkpoint", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        if self._thread is not None:
+            self._stop.set()
+            self._thread.join()
+            self._thread = None
+            self.checkpoint("TRUNCATE")
+
+    def checkpoint(self, mode: str = "PASSIVE") -> None:
+        with self._engine.connect() as conn:
+            conn.exec_driver_sql(f"PRAGMA wal_checkpoint({mode})")
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._interval):
+            try:
+                self.checkpoint()
+            except Exception:  # pragma: no cover - the next round tries again
+                log.exception("WAL checkpoint failed")
 
 
 def open_database(url: str) -> Engine:

@@ -8,7 +8,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import and_, delete, func, insert, or_, select, update
+from functools import lru_cache
+
+import orjson
+from sqlalchemy import Integer, Table, and_, delete, func, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
@@ -112,14 +115,35 @@ def delete_identity(conn: Connection, account_id: str, identity_key: str) -> int
 
 def insert_accepted(conn: Connection, message_rows: Sequence[Row], queue_rows: Sequence[Row],
                     event_rows: Sequence[Row], counts: dict[tuple[str, int], int]) -> None:
-    if message_rows:
-        conn.execute(insert(messages), list(message_rows))
-    if queue_rows:
-        conn.execute(insert(queue), list(queue_rows))
-    if event_rows:
-        conn.execute(insert(events), list(event_rows))
+    """The hot path: plain DBAPI executemany with JSON encoded once by orjson.
+
+    SQLAlchemy's per-row parameter processing costs more than the insert itself at thousands of
+    sends a second, so these three statements bypass it (the SQL is built once per dialect)."""
+    for table, rows in ((messages, message_rows), (queue, queue_rows), (events, event_rows)):
+        if rows:
+            sql, columns, defaults = _bulk_insert_sql(conn.dialect.paramstyle, table)
+            conn.exec_driver_sql(sql, [tuple(_dbapi_value(r.get(c, d)) for c, d in zip(columns, defaults))
+                                       for r in rows])
     for (account_id, minute), n in counts.items():
         add_send_count(conn, account_id, minute, n)
+
+
+@lru_cache(maxsize=32)
+def _bulk_insert_sql(paramstyle: str, table: Table) -> tuple[str, tuple[str, ...], tuple[Any, ...]]:
+    """INSERT for every column but an autoincrement key, and each column's scalar default."""
+    cols = [c for c in table.columns if not (c.primary_key and c.autoincrement is True
+                                             and isinstance(c.type, Integer))]
+    names = tuple(c.name for c in cols)
+    defaults = tuple(c.default.arg if c.default is not None and c.default.is_scalar else None for c in cols)
+    mark = "?" if paramstyle == "qmark" else "%s"
+    sql = f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({', '.join([mark] * len(names))})"
+    return sql, names, defaults
+
+
+def _dbapi_value(value: Any) -> Any:
+    if isinstance(value, (dict, list)):
+        return orjson.dumps(value).decode()
+    return value
 
 
 def add_send_count(conn: Connection, account_id: str, minute: int, n: int) -> None:

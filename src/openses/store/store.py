@@ -8,7 +8,7 @@ from typing import TypeVar
 
 from sqlalchemy.engine import Connection, Engine
 
-from openses.store.database import open_database
+from openses.store.database import Checkpointer, open_database
 from openses.store.writer import Accepted, GroupCommitWriter
 
 T = TypeVar("T")
@@ -18,6 +18,7 @@ class Store:
     def __init__(self, engine: Engine, *, max_batch: int = 512) -> None:
         self.engine = engine
         self.writer = GroupCommitWriter(engine, max_batch=max_batch)
+        self._checkpointer = Checkpointer(engine)
         self._writer_started = False
 
     @classmethod
@@ -31,11 +32,13 @@ class Store:
     def start(self) -> None:
         """Start the writer thread (servers); without it writes run inline (CLI, tests)."""
         self.writer.start()
+        self._checkpointer.start()
         self._writer_started = True
 
     def close(self) -> None:
         if self._writer_started:
             self.writer.stop()
+            self._checkpointer.stop()
             self._writer_started = False
         self.engine.dispose()
 
