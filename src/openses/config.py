@@ -91,6 +91,31 @@ class Settings(BaseSettings):
         300.0, description="Seconds between two passes of the scheduler's DNS verifier.",
     )
 
+    # --- delivery (issue 4): modes mx and relay ---
+    mx_port: int = Field(25, description="SMTP port of recipients' mail hosts in mx mode (tests use a high port).")
+    tls_policy: Literal["optional", "require"] = Field(
+        "optional", description="mx mode: optional: STARTTLS when offered, else in clear; require: "
+        "never deliver in clear (SES's TlsPolicy; a configuration set will override it).")
+    relay_host: str | None = Field(None, description="relay mode: the smarthost every message goes through.")
+    relay_port: int = Field(587, description="relay mode: the smarthost's port (587, 2587, 465…).")
+    relay_username: str | None = Field(None, description="relay mode: AUTH user name (none: no AUTH).")
+    relay_password: str | None = Field(None, description="relay mode: AUTH password.")
+    relay_tls: Literal["none", "starttls", "tls"] = Field(
+        "starttls", description="relay mode: none, starttls (required) or tls (implicit, port 465).")
+    relay_tls_verify: bool = Field(True, description="relay mode: check the smarthost's certificate.")
+    bounce_domain: str | None = Field(
+        None, description="Domain of the per-message envelope sender <MessageId>@domain that bounces "
+        "come back to; default: message_id_domain.")
+    max_delivery_seconds: int = Field(
+        50400, description="How long a message is retried before it bounces (SES: 14 hours).")
+    retry_first_seconds: float = Field(
+        60.0, description="Wait before the first retry; doubles each time, with ±20% jitter, up to an hour.")
+    delivery_concurrency: int = Field(512, description="Most deliveries a worker has under way at once.")
+    delivery_per_domain: int = Field(20, description="Most deliveries under way to one recipient domain.")
+    delivery_timeout: float = Field(60.0, description="Seconds to wait for a remote SMTP server's reply.")
+    delivery_grace_seconds: float = Field(
+        10.0, description="On shutdown, how long deliveries under way may take to finish.")
+
     @field_validator("dns_nameservers", mode="before")
     @classmethod
     def _split_nameservers(cls, value: Any) -> Any:

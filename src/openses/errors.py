@@ -197,3 +197,56 @@ class ConflictException(SESError):
     code = "Conflict"
     v2_code = "ConflictException"
     status = 409
+
+
+# --- templates (added by the templates issue) --------------------------------------------------
+
+
+class TemplateDoesNotExist(SESError):
+    code = "TemplateDoesNotExist"
+    v2_code = "NotFoundException"
+    v2_status = 404
+
+
+class InvalidTemplate(SESError):
+    code = "InvalidTemplate"
+    v2_code = "BadRequestException"
+
+
+class MissingRenderingAttribute(SESError):
+    code = "MissingRenderingAttribute"
+    v2_code = "BadRequestException"
+
+
+class InvalidRenderingParameter(SESError):
+    code = "InvalidRenderingParameter"
+    v2_code = "BadRequestException"
+
+
+# --- identities (added by the identities issue) -------------------------------------------------
+
+
+class InvalidPolicy(SESError):
+    code = "InvalidPolicy"
+    v2_code = "BadRequestException"
+
+
+class CustomVerificationEmailTemplateAlreadyExists(SESError):
+    code = "CustomVerificationEmailTemplateAlreadyExists"
+    v2_code = "AlreadyExistsException"
+
+
+class CustomVerificationEmailTemplateDoesNotExist(SESError):
+    code = "CustomVerificationEmailTemplateDoesNotExist"
+    v2_code = "NotFoundException"
+    v2_status = 404
+
+
+class FromEmailAddressNotVerified(SESError):
+    code = "FromEmailAddressNotVerified"
+    v2_code = "BadRequestException"
+
+
+class CustomVerificationEmailInvalidContent(SESError):
+    code = "CustomVerificationEmailInvalidContent"
+    v2_code = "BadRequestException"

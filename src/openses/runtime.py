@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-import socket
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,7 +17,8 @@ from openses.core.identities import IdentityService
 from openses.core.quota import DAY_MINUTES, SendLimiter
 from openses.core.secrets import SecretBox, load_master_key
 from openses.core.sending import SendingService
-from openses.delivery.capture import CaptureTransport
+from openses.delivery.dkim import KeyLookup
+from openses.delivery.modes import build_worker
 from openses.delivery.worker import DeliveryWorker
 from openses.store import repositories as repo
 from openses.store.store import Store
@@ -44,6 +44,14 @@ def build_services(settings: Settings, store: Store, *, on_accepted: object = No
                              message_id_domain=settings.message_id_domain,
                              on_accepted=on_accepted)  # type: ignore[arg-type]
     return Services(settings, store, accounts, directory, limiter, IdentityService(store), sending)
+
+
+def dkim_key_lookup(settings: Settings, store: Store) -> KeyLookup:
+    """The delivery worker's view of core's DKIM keys (delivery sits below core)."""
+    from openses.core.dkim_keys import signing_keys
+
+    box = SecretBox(load_master_key(settings.master_key, settings.data_dir))
+    return lambda account_id, domain: signing_keys(store, box, account_id, domain)
 
 
 def ensure_dev_account(services: Services) -> None:
@@ -75,13 +83,9 @@ class Server:
 
     async def start(self) -> None:
         settings = self.settings
-        if settings.delivery_mode != "capture" and "worker" in self.roles:
-            raise SystemExit(f"delivery mode {settings.delivery_mode!r} is not implemented yet; use capture")
         self.store = open_store(settings)
         self.store.start()
-        self.worker = DeliveryWorker(self.store, CaptureTransport(socket.getfqdn()),
-                                     lease_seconds=settings.lease_seconds,
-                                     poll_interval=settings.worker_poll_interval)
+        self.worker = build_worker(settings, self.store, key_lookup=dkim_key_lookup(settings, self.store))
         self.services = build_services(settings, self.store, on_accepted=self.worker.wake)
         if settings.dev_mode:
             ensure_dev_account(self.services)
@@ -92,6 +96,11 @@ class Server:
             self.tasks.append(asyncio.create_task(self.worker.run(), name="delivery-worker"))
         if "api" in self.roles:
             self.tasks.append(asyncio.create_task(self._serve_http(), name="http"))
+        if "scheduler" in self.roles:  # DNS verification of identities (core/dns_verifier.py)
+            from openses.core.dns_verifier import verifier_from
+
+            verifier = verifier_from(settings, self.store, self.services.directory.forget)
+            self.tasks.append(asyncio.create_task(verifier.run(settings.dns_check_interval), name="dns-verifier"))
         if "smtp" in self.roles:
             await self._start_smtp()
 
@@ -124,7 +133,8 @@ class Server:
         app = ApiApp(self.services, dev_routes=dev, fallback=create_web_app(self.services))
         config = uvicorn.Config(app, host=self.settings.http_host, port=self.settings.http_port,
                                 log_level="warning", access_log=False, lifespan="off",
-                                loop="none", http="httptools", timeout_keep_alive=75)
+                                loop="none", http="httptools", timeout_keep_alive=75,
+                                proxy_headers=False)
         server = uvicorn.Server(config)
         log.info("SES API listening on http://%s:%s", self.settings.http_host, self.settings.http_port)
         server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
@@ -134,7 +144,7 @@ class Server:
         if self.smtp is not None:
             await self.smtp.stop()
         if self.worker is not None:
-            self.worker.stop()
+            await self.worker.shutdown(self.settings.delivery_grace_seconds)
         for task in self.tasks:
             task.cancel()
         await asyncio.gather(*self.tasks, return_exceptions=True)

@@ -9,6 +9,7 @@ from pathlib import Path
 import typer
 
 from openses.cli.admin import admin
+from openses.cli.dns import dns
 from openses.cli.messages import messages
 from openses.cli.quickstart import quickstart_banner, quickstart_account
 from openses.config import settings_reference
@@ -17,6 +18,7 @@ app = typer.Typer(help="openses: a self-hosted email platform that speaks Amazon
                   pretty_exceptions_enable=False)
 app.add_typer(admin, name="admin")
 app.add_typer(messages, name="messages")
+app.add_typer(dns, name="dns")
 
 
 def _run(coro: object) -> None:

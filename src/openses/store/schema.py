@@ -119,3 +119,6 @@ send_counts = Table(
     Column("minute", BigInteger, primary_key=True),
     Column("recipients", Integer, nullable=False),
 )
+
+from openses.store import tables_identities  # noqa: E402,F401  (registers its tables on metadata)
+from openses.store import tables_contacts, tables_templates  # noqa: E402,F401  (templates and contacts)
