@@ -29,8 +29,9 @@ def _options(ctx: RequestContext, params: dict[str, Any], *, action: str, versio
     config_set = params.get("ConfigurationSetName")
     if config_set:
         check_configuration_set(config_set)
+    arn = params.get("FromArn") or params.get("SourceArn") or params.get("FromEmailAddressIdentityArn")
     return SendOptions(action=action, api_version=version, configuration_set=config_set,
-                       tags=_tags(params.get(tags_key)), max_bytes=max_bytes)
+                       tags=_tags(params.get(tags_key)), max_bytes=max_bytes, identity_arn=arn)
 
 
 def _simple(subject: dict[str, Any], body: dict[str, Any], headers: list[dict[str, str]] | None = None,
@@ -105,5 +106,7 @@ async def send_email_v2(ctx: RequestContext, params: dict[str, Any]) -> dict[str
             return_path=None, options=options)
         return {"MessageId": message_id}
     if "Template" in content:
-        raise NotImplementedOperation("Template content is not implemented by openses yet.")
+        from openses.api.templates import send_email_v2_template  # templates build on this module
+
+        return await send_email_v2_template(ctx, params)
     raise InvalidParameterValue("Content must have one of Simple, Raw or Template.")

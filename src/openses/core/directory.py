@@ -77,6 +77,8 @@ class Directory:
         self._account: _TtlCache[str, Account | None] = _TtlCache(ttl, clock)
         self._verified: _TtlCache[str, frozenset[str]] = _TtlCache(ttl, clock)
         self._flights: _SingleFlight[tuple[str, str], Any] = _SingleFlight()
+        self._other: dict[str, _TtlCache[str, Any]] = {}
+        self._ttl, self._clock = ttl, clock
 
     async def principal(self, key_id: str) -> Principal | None:
         hit, value = self._keys.get(key_id)
@@ -115,9 +117,25 @@ class Directory:
 
         return await self._flights.run(("verified", account_id), load)  # type: ignore[no-any-return]
 
+    async def remember(self, kind: str, key: str, load: Callable[[], Awaitable[V]]) -> V:
+        """Any other per-account fact the send path needs, cached like the rest under `kind`."""
+        cache = self._other.setdefault(kind, _TtlCache(self._ttl, self._clock))
+        hit, value = cache.get(key)
+        if hit:
+            return value  # type: ignore[return-value]
+
+        async def fill() -> V:
+            value = await load()
+            cache.put(key, value)
+            return value
+
+        return await self._flights.run((kind, key), fill)  # type: ignore[no-any-return]
+
     def forget(self, account_id: str | None = None) -> None:
         """Drop what we know of an account (or everything) after a local change."""
         self._account.drop(account_id)
         self._verified.drop(account_id)
+        for cache in self._other.values():
+            cache.drop()  # keyed by more than the account: drop all, they refill on demand
         if account_id is None:
             self._keys.drop()

@@ -16,6 +16,8 @@ from openses.core.accounts import Account, Principal
 from openses.core.addresses import Mailbox, domain_of, identity_key, parse_address_list, parse_mailbox
 from openses.core.directory import Directory
 from openses.core.events import MailInfo, send_event
+from openses.core.identities import mail_from_domain
+from openses.core.identity_policies import authorize_cross_account
 from openses.core.quota import SendLimiter
 from openses.errors import (
     AccessDenied,
@@ -48,6 +50,7 @@ class SendOptions:
     configuration_set: str | None = None
     tags: tuple[tuple[str, str], ...] = ()
     max_bytes: int = V2_MAX_BYTES
+    identity_arn: str | None = None  # SourceArn / FromArn: send as another account's identity
 
 
 @dataclass(frozen=True)
@@ -147,7 +150,12 @@ class SendingService:
             raise AccountSendingPausedException("Email sending is disabled for your entire Amazon SES account.")
         senders = [from_box.address] + ([envelope] if envelope and envelope != from_box.address else [])
         verified = await self._directory.verified(account.id)
-        self._authorize(principal, account, from_box, recipients, verified, options)
+        context = self._authorize(principal, account, from_box, recipients, verified, options)
+        if options.identity_arn:
+            delegated = await authorize_cross_account(
+                self._store, caller_account_id=account.id, caller_arn=principal.arn,
+                arn=options.identity_arn, action=options.action, context=context)
+            verified = verified | {identity_key(delegated.identity)}
         failed = [s for s in senders if not _covered(s, verified)]
         if not account.production:
             failed += [r for r in dict.fromkeys(recipients)
@@ -156,12 +164,16 @@ class SendingService:
             raise MessageRejected(
                 "Email address is not verified. The following identities failed the check in region "
                 f"{self._region.upper()}: {', '.join(failed)}")
+        await self._directory.remember(  # raises under BehaviorOnMxFailure REJECT_MESSAGE
+            "mail_from", f"{account.id}/{from_box.address}",
+            lambda: mail_from_domain(self._store, account.id, from_box.address))
         self._limiter.take(account.id, len(recipients), max_per_day=account.max_24h_send,
                            max_rate=account.max_send_rate)
         return _Admitted(account, from_box, envelope or from_box.address, recipients)
 
     def _authorize(self, principal: Principal, account: Account, from_box: Mailbox,
-                   recipients: tuple[str, ...], verified: frozenset[str], options: SendOptions) -> None:
+                   recipients: tuple[str, ...], verified: frozenset[str],
+                   options: SendOptions) -> dict[str, list[str]]:
         identity = _covering_identity(from_box.address, verified) or from_box.address
         resource = f"arn:aws:ses:{self._region}:{account.id}:identity/{identity}"
         context = {"ses:FromAddress": [from_box.address], "ses:Recipients": list(recipients),
@@ -170,6 +182,7 @@ class SendingService:
             raise AccessDenied(
                 f"User: {principal.arn} is not authorized to perform: {options.action} on resource: "
                 f"{resource} because no identity-based policy allows the {options.action} action")
+        return context
 
     async def _persist(self, principal: Principal, admitted: _Admitted, message_id: str, now: float,
                        raw: bytes, subject: str | None, to: tuple[str, ...], options: SendOptions) -> str:
@@ -222,7 +235,8 @@ def _with_ses_headers(message: mime.RawMessage, options: SendOptions) -> SendOpt
             tags.append((name.strip(), value.strip()))
     if config_set:
         check_configuration_set(config_set)
-    return replace(options, configuration_set=config_set, tags=tuple(tags))
+    arn = options.identity_arn or message.first("X-SES-FROM-ARN") or message.first("X-SES-SOURCE-ARN")
+    return replace(options, configuration_set=config_set, tags=tuple(tags), identity_arn=arn)
 
 
 def check_configuration_set(name: str) -> None:
