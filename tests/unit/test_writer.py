@@ -1,0 +1,65 @@
+"""The group-commit writer: many writes, one transaction; a bad write sinks only itself."""
+
+import asyncio
+import threading
+
+import pytest
+from sqlalchemy import text
+
+from openses.store.database import open_database
+from openses.store.writer import GroupCommitWriter
+
+
+@pytest.fixture
+def engine(database_url):
+    e = open_database(database_url)
+    with e.begin() as c:
+        c.execute(text("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT NOT NULL)"))
+    yield e
+    e.dispose()
+
+
+async def test_concurrent_writes_share_commits_and_all_land(engine):
+    writer = GroupCommitWriter(engine)
+    writer.start()
+    try:
+        await asyncio.gather(*(writer.run(lambda c, i=i: c.execute(text("INSERT INTO t VALUES (:i, 'x')"), {"i": i}))
+                               for i in range(200)))
+    finally:
+        writer.stop()
+    with engine.connect() as c:
+        assert c.execute(text("SELECT count(*) FROM t")).scalar_one() == 200
+    assert writer.writes == 200 and writer.batches < 200
+
+
+async def test_a_failing_write_raises_to_its_caller_and_its_neighbours_still_commit(engine):
+    writer = GroupCommitWriter(engine)
+    gate = threading.Event()
+    writer.start()
+    try:
+        # Hold the writer so the next three queue up into one batch.
+        blocker = asyncio.ensure_future(writer.run(lambda c: gate.wait(5)))
+        await asyncio.sleep(0.05)
+        good1 = asyncio.ensure_future(writer.run(lambda c: c.execute(text("INSERT INTO t VALUES (1, 'a')"))))
+        bad = asyncio.ensure_future(writer.run(lambda c: c.execute(text("INSERT INTO t VALUES (2, NULL)"))))
+        good2 = asyncio.ensure_future(writer.run(lambda c: c.execute(text("INSERT INTO t VALUES (3, 'c')"))))
+        await asyncio.sleep(0.05)
+        gate.set()
+        await blocker
+        await good1
+        await good2
+        with pytest.raises(Exception):
+            await bad
+    finally:
+        writer.stop()
+    with engine.connect() as c:
+        assert sorted(r[0] for r in c.execute(text("SELECT id FROM t"))) == [1, 3]
+
+
+def test_writes_from_threads_without_a_loop_work_too(engine):
+    writer = GroupCommitWriter(engine)
+    writer.start()
+    try:
+        assert writer.run_sync(lambda c: c.execute(text("INSERT INTO t VALUES (7, 'z')")).rowcount) == 1
+    finally:
+        writer.stop()
