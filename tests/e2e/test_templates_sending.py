@@ -67,6 +67,14 @@ def test_v1_send_with_missing_data_is_accepted_but_not_delivered_and_raises_rend
     assert payload["mail"]["messageId"] == mid and payload["mail"]["destination"] == ["a@example.org"]
 
 
+def test_a_send_that_cannot_render_is_still_refused_for_an_unverified_sender(server):
+    ses = server.client("ses", server.new_account("acme"))
+    ses.create_template(Template=GREETING)
+    with pytest.raises(ses.exceptions.MessageRejected):
+        ses.send_templated_email(Source="someone@unverified.test", Destination={"ToAddresses": ["a@example.org"]},
+                                 Template="Greeting", TemplateData=json.dumps({"name": "only"}))
+
+
 def test_v1_send_with_an_unknown_template_or_unverified_sender_is_refused(server):
     ses = server.client("ses", server.new_account("acme"))
     with pytest.raises(ses.exceptions.TemplateDoesNotExistException):

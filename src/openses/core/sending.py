@@ -126,6 +126,13 @@ class SendingService:
         return await self._persist(principal, admitted, message_id, now, final, message.first("Subject"),
                                    to, options)
 
+    async def admit(self, principal: Principal, *, from_address: str, recipients: Sequence[str],
+                    options: SendOptions) -> None:
+        """Only the checks of a send, for one that is accepted but never built (a template that
+        fails to render at send time): it is refused exactly where a real send would be."""
+        await self._admit(principal, parse_mailbox(from_address), None,
+                          tuple(parse_mailbox(r).address for r in recipients), options)
+
     # --- the rules ---------------------------------------------------------------------------
 
     def _check_size(self, raw: bytes, options: SendOptions) -> None:

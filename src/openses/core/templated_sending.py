@@ -214,6 +214,8 @@ class TemplatedSender:
     async def _rendering_failure(self, principal: Principal, template: EmailTemplate, message: TemplatedMessage,
                                  error: str) -> str:
         """Record SES's Rendering Failure event for a message that is accepted but not delivered."""
+        await self._sending.admit(principal, from_address=message.from_address,
+                                  recipients=[*message.to, *message.cc, *message.bcc], options=message.options)
         now = self._clock()
         message_id = ids.message_id(now)
         from_box = parse_mailbox(message.from_address)
