@@ -266,6 +266,10 @@ def message_events(conn: Connection, message_id: str) -> list[Row]:
 
 
 def forget_account_state(conn: Connection, account_id: str) -> None:
-    """Everything an account did (identities, mail, queue, events, counters), not the account."""
-    for table in (identities, messages, queue, events, send_counts):
-        conn.execute(delete(table).where(table.c.account_id == account_id))
+    """Everything an account did or set up (every table keyed by account), not the account or
+    its keys: what development mode's reset promises."""
+    from openses.store.schema import metadata
+
+    for table in reversed(metadata.sorted_tables):
+        if "account_id" in table.c and table.name not in ("accounts", "access_keys"):
+            conn.execute(delete(table).where(table.c.account_id == account_id))
