@@ -23,6 +23,9 @@ _INFRASTRUCTURE = {"app", "context", "registry"}
 
 def operation(service: str, name: str, *, self_authorizing: bool = False) -> Callable[[Handler], Handler]:
     def register(fn: Handler) -> Handler:
+        existing = _HANDLERS.get((service, name))
+        if existing is not None and existing.__qualname__ != fn.__qualname__:
+            raise RuntimeError(f"{service} {name} is handled twice: {existing.__module__} and {fn.__module__}")
         _HANDLERS[(service, name)] = fn
         if self_authorizing:
             SELF_AUTHORIZING.add((service, name))
