@@ -116,6 +116,23 @@ class Settings(BaseSettings):
     delivery_grace_seconds: float = Field(
         10.0, description="On shutdown, how long deliveries under way may take to finish.")
 
+    # --- feedback loop (issue 6): events, webhooks, reputation ---
+    event_poll_interval: float = Field(
+        1.0, description="Seconds between passes of the events processor and the webhook outbox when idle.")
+    webhook_allow_private: bool = Field(
+        False, description="Allow topic subscriptions (webhooks) to private, loopback and link-local "
+        "addresses. Off by default: a tenant must not make this server call internal services.")
+    webhook_timeout: float = Field(10.0, description="Seconds to wait for a webhook receiver's answer.")
+    webhook_retry_first_seconds: float = Field(
+        5.0, description="Wait before retrying a failed webhook POST; doubles each time (±20% jitter).")
+    webhook_retry_max_seconds: float = Field(900.0, description="Longest wait between two webhook retries.")
+    webhook_max_age_seconds: float = Field(
+        259200.0, description="How long a webhook notification is retried before it is given up (3 days).")
+    reputation_min_volume: int = Field(
+        1000, description="Recipients an account must have sent in the window before its bounce and "
+        "complaint rates are judged.")
+    reputation_window_days: float = Field(7.0, description="Days of sending the reputation rates cover.")
+
     @field_validator("dns_nameservers", mode="before")
     @classmethod
     def _split_nameservers(cls, value: Any) -> Any:

@@ -94,6 +94,10 @@ class Server:
         load_send_counts(self.services)
         if "worker" in self.roles:
             self.tasks.append(asyncio.create_task(self.worker.run(), name="delivery-worker"))
+        if "worker" in self.roles:  # events → suppression, reputation, webhooks (core/feedback_loop.py)
+            from openses.core.feedback_loop import FeedbackLoop
+
+            self.tasks += FeedbackLoop(settings, self.store, self.services.directory.forget).start()
         if "api" in self.roles:
             self.tasks.append(asyncio.create_task(self._serve_http(), name="http"))
         if "scheduler" in self.roles:  # DNS verification of identities (core/dns_verifier.py)

@@ -91,3 +91,36 @@ def delivery_delay_event(mail: dict[str, Any], recipients: list[dict[str, str]],
     detail = {"timestamp": iso(at), "delayType": delay_type, "expirationTime": iso(expires_at),
               "delayedRecipients": recipients, "reportingMTA": reporting_mta}
     return event_row("DeliveryDelay", mail, detail, at=at, recipients=len(recipients))
+
+
+# --- the feedback loop (issue 6): complaints and suppression bounces ---------------------------
+
+SUPPRESSION_DIAGNOSTIC = ("Amazon SES did not send the message to this address because it is on the suppression "
+                          "list for your account. For more information about removing addresses from the "
+                          "suppression list, see the Amazon SES Developer Guide.")
+
+
+def complaint_event(mail: dict[str, Any], recipients: list[str], *, at: float, feedback_id: str,
+                    feedback_type: str | None = "abuse", user_agent: str | None = None,
+                    arrival: float | None = None) -> dict[str, Any]:
+    """SES's complaint object; feedback_type is the ARF Feedback-Type (RFC 5965 §3.1) when known."""
+    detail: dict[str, Any] = {"complainedRecipients": [{"emailAddress": r} for r in recipients],
+                              "timestamp": iso(at), "feedbackId": feedback_id, "complaintSubType": None}
+    if user_agent:
+        detail["userAgent"] = user_agent
+    if feedback_type:
+        detail["complaintFeedbackType"] = feedback_type
+    if arrival is not None:
+        detail["arrivalDate"] = iso(arrival)
+    return event_row("Complaint", mail, detail, at=at, recipients=len(recipients))
+
+
+def suppression_bounce_event(mail: dict[str, Any], recipients: list[str], *, at: float,
+                             feedback_id: str) -> dict[str, Any]:
+    """The Bounce SES records for recipients on the account-level suppression list."""
+    bounced = [{"emailAddress": r, "action": "failed", "status": "5.1.1",
+                "diagnosticCode": SUPPRESSION_DIAGNOSTIC} for r in recipients]
+    detail = {"bounceType": "Permanent", "bounceSubType": "OnAccountSuppressionList",
+              "bouncedRecipients": bounced, "timestamp": iso(at), "feedbackId": feedback_id,
+              "reportingMTA": "dns; amazonses.com"}
+    return event_row("Bounce", mail, detail, at=at, recipients=len(recipients))

@@ -1,7 +1,9 @@
 """The delivery worker: lease due queue entries, deliver them, record what happened.
 
-Leases expire, so entries held by a worker that died are leased again by another. Completing an
-entry checks that we still hold its lease, so two live workers never both record one delivery.
+Leases expire, so entries held by a worker that died are leased again by another. Recording an
+attempt checks that we still hold its lease, so two live workers never both record one delivery.
+Each entry is delivered by its own task (at most `max_in_flight` at once, `per_domain` per
+recipient domain); the group-commit writer gathers their records into few transactions.
 """
 
 from __future__ import annotations
@@ -9,13 +11,20 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import random
 import socket
 import time
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from openses.core.events import delivery_event
-from openses.delivery.outcome import Outcome, Verdict
+from openses.delivery.bounce import failed_outcome
+from openses.delivery.limits import DomainLimiter
+from openses.delivery.outcome import Outcome
+from openses.delivery.parcel import Parcel
+from openses.delivery.prepare import Preparer
+from openses.delivery.recorder import Recorder
+from openses.delivery.retry import RetryPolicy
+from openses.store import delivery_repo as drepo
 from openses.store import repositories as repo
 from openses.store.store import Store
 
@@ -23,22 +32,34 @@ log = logging.getLogger("openses.delivery")
 
 
 class Transport(Protocol):
-    async def deliver(self, entry: dict[str, Any]) -> Outcome: ...
+    needs_data: bool  # False: deliver() never reads parcel.data (no read, no signing)
+
+    async def deliver(self, parcel: Parcel) -> Outcome: ...
+
+    async def close(self) -> None: ...
 
 
 class DeliveryWorker:
     def __init__(self, store: Store, transport: Transport, *, lease_seconds: float = 300,
-                 poll_interval: float = 1.0, batch: int = 256, clock: Callable[[], float] = time.time) -> None:
+                 poll_interval: float = 1.0, batch: int = 256, max_in_flight: int = 512, per_domain: int = 20,
+                 retry: RetryPolicy | None = None, preparer: Preparer | None = None,
+                 clock: Callable[[], float] = time.time, rand: Callable[[], float] = random.random) -> None:
         self._store = store
         self._transport = transport
         self._lease = lease_seconds
         self._poll = poll_interval
         self._batch = batch
+        self._max_in_flight = max_in_flight
+        self._limiter = DomainLimiter(per_domain)
+        self._preparer = preparer or Preparer(bounce_domain="email.openses.local")
         self._clock = clock
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
+        self._recorder = Recorder(self.owner, retry or RetryPolicy(), rand)
         self._wake = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stopping = False
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._not_started: dict[int, int] = {}  # entry id → 1 while it waits for its domain's slot
 
     def wake(self) -> None:
         """Something was queued (callable from any thread)."""
@@ -49,13 +70,15 @@ class DeliveryWorker:
     async def run(self) -> None:
         self._loop = asyncio.get_running_loop()
         while not self._stopping:
-            try:
-                done = await self.run_once()
-            except Exception:
-                log.exception("delivery pass failed")
-                done = 0
-            if done:
-                continue
+            started = 0
+            free = self._max_in_flight - len(self._tasks)
+            if free > 0:
+                try:
+                    started = len(await self._start(min(free, self._batch)))
+                except Exception:
+                    log.exception("delivery pass failed")
+            if started and len(self._tasks) < self._max_in_flight:
+                continue  # more may be due right now
             try:
                 await asyncio.wait_for(self._wake.wait(), self._poll)
             except asyncio.TimeoutError:
@@ -67,30 +90,70 @@ class DeliveryWorker:
         self._stopping = True
         self._wake.set()
 
-    async def run_once(self) -> int:
-        """Lease and deliver one batch; the number of entries handled."""
-        now = self._clock()
-        entries = await self._store.write(lambda c: repo.lease_due(c, self.owner, now, self._lease, self._batch))
-        if not entries:
-            return 0
-        outcomes = await asyncio.gather(*(self._transport.deliver(e) for e in entries))
-        await self._store.write(lambda c: self._record(c, entries, outcomes))
-        return len(entries)
+    async def shutdown(self, grace: float = 10.0) -> None:
+        """Graceful stop: lease nothing more, let attempts under way finish (up to `grace`
+        seconds), hand back entries not yet tried, close connections."""
+        self.stop()
+        if self._tasks:
+            await asyncio.wait(set(self._tasks), timeout=grace)
+        waiting = list(self._not_started)
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        if waiting:
+            await self._store.write(lambda c: drepo.release(c, waiting, self.owner))
+        await self._transport.close()
 
-    def _record(self, conn: Any, entries: list[dict[str, Any]], outcomes: list[Outcome]) -> None:
-        mails = repo.send_mail_objects(conn, list({e["message_id"] for e in entries}))
+    async def run_once(self) -> int:
+        """Lease one batch and deliver it to the end; the number of entries handled."""
+        tasks = await self._start(self._batch)
+        if tasks:
+            await asyncio.gather(*tasks)
+        return len(tasks)
+
+    async def _start(self, limit: int) -> list[asyncio.Task[None]]:
         now = self._clock()
-        rows = []
-        for entry, outcome in zip(entries, outcomes):
-            if outcome.verdict is not Verdict.DELIVERED:
-                # Temporary and permanent failures belong to the mx and relay modes (not served yet).
-                raise NotImplementedError(f"outcome {outcome.verdict} is not handled yet")
-            if not repo.complete_entry(conn, entry["id"], self.owner):
-                continue  # our lease expired and another worker took the entry
-            sent_at, mail = mails[entry["message_id"]]
-            rows.append(delivery_event(mail, sent_at, entry["recipients"], at=now,
-                                       smtp_response=outcome.smtp_response,
-                                       reporting_mta=outcome.reporting_mta))
-            if not repo.remaining_entries(conn, entry["message_id"]):
-                repo.set_message_status(conn, entry["message_id"], "delivered")
-        repo.insert_events(conn, rows)
+        entries = await self._store.write(lambda c: repo.lease_due(c, self.owner, now, self._lease, limit))
+        if not entries:
+            return []
+        ids = list({e["message_id"] for e in entries})
+        mails = await self._store.read(lambda c: repo.send_mail_objects(c, ids))
+        contents = await self._contents(entries, ids)
+        tasks = []
+        for entry in entries:
+            self._not_started[entry["id"]] = 1
+            task = asyncio.create_task(self._handle(entry, contents.get(entry["message_id"], b""),
+                                                    mails.get(entry["message_id"])))
+            self._tasks.add(task)
+            task.add_done_callback(self._finished)
+            tasks.append(task)
+        return tasks
+
+    def _finished(self, task: asyncio.Task[None]) -> None:
+        saturated = len(self._tasks) >= self._max_in_flight
+        self._tasks.discard(task)
+        if saturated:
+            self._wake.set()
+
+    async def _contents(self, entries: list[dict[str, Any]], ids: list[str]) -> dict[str, bytes]:
+        if not self._transport.needs_data:
+            return {}
+        rows = await self._store.read(lambda c: drepo.messages_to_deliver(c, ids))
+        return await self._preparer.contents(rows, {e["message_id"]: e["account_id"] for e in entries})
+
+    async def _handle(self, entry: dict[str, Any], data: bytes, mail: tuple[float, Any] | None) -> None:
+        async with self._limiter.slot(entry["domain"]):
+            self._not_started.pop(entry["id"], None)
+            outcome = await self._attempt(self._preparer.parcel(entry, data))
+        now = self._clock()
+        try:
+            await self._store.write(lambda c: self._recorder.record(c, entry, outcome, mail, now))
+        except Exception:  # the lease runs out and another attempt follows: nothing is lost
+            log.exception("recording the delivery of queue entry %s failed", entry["id"])
+
+    async def _attempt(self, parcel: Parcel) -> Outcome:
+        try:
+            return await self._transport.deliver(parcel)
+        except Exception as e:  # a transport bug must not lose the message: retry it later
+            log.exception("delivery of %s to %s failed", parcel.message_id, parcel.domain)
+            return failed_outcome(f"451 4.3.0 Local delivery error: {type(e).__name__}", reporting_mta="localhost")

@@ -1,0 +1,81 @@
+"""Turning leased queue entries into Parcels: the envelope sender, the bytes, the signatures.
+
+The envelope sender is a per-message bounce address, `<MessageId>@<bounce domain>`, the shape SES
+uses (its Return-Path is `<MessageId>@<region>.amazonses.com`): an asynchronous bounce (a DSN sent
+later to that address) names the message it is about without parsing its body.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import logging
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from openses.delivery.dkim import DkimSigner, KeyLookup, SigningKey, to_crlf
+from openses.delivery.parcel import Parcel
+
+log = logging.getLogger("openses.delivery")
+
+
+def bounce_address(message_id: str, bounce_domain: str) -> str:
+    return f"{message_id}@{bounce_domain}"
+
+
+def message_id_of(bounce_addr: str, bounce_domain: str) -> str | None:
+    """The MessageId a bounce address stands for, or None when it is not one of ours."""
+    local, _, domain = bounce_addr.strip("<>").rpartition("@")
+    return local if local and domain.lower() == bounce_domain.lower() else None
+
+
+def from_domain(from_header: str | None, source: str) -> str:
+    _, address = email.utils.parseaddr(from_header or source)
+    return (address or source).rpartition("@")[2].lower()
+
+
+class Preparer:
+    def __init__(self, *, bounce_domain: str, signer: DkimSigner | None = None,
+                 key_lookup: KeyLookup | None = None, key_ttl: float = 60.0,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self._bounce_domain = bounce_domain
+        self._signer = signer or DkimSigner()
+        self._lookup = key_lookup
+        self._ttl = key_ttl
+        self._clock = clock
+        self._keys: dict[tuple[str, str], tuple[float, Sequence[SigningKey]]] = {}
+
+    async def contents(self, messages: dict[str, dict[str, Any]], accounts: dict[str, str]) -> dict[str, bytes]:
+        """message id → the bytes to send, signed once per message (not per recipient domain)."""
+        out: dict[str, bytes] = {}
+        for message_id, row in messages.items():
+            data = to_crlf(row["raw"])
+            keys = await self._keys_for(accounts[message_id], from_domain(row["from_header"], row["source"]))
+            out[message_id] = self._sign(data, keys) if keys else data
+        return out
+
+    def _sign(self, data: bytes, keys: Sequence[SigningKey]) -> bytes:
+        try:
+            return self._signer.sign(data, keys)
+        except ValueError:  # a key of the wrong kind: send unsigned rather than not at all
+            log.exception("DKIM signing failed")
+            return data
+
+    def parcel(self, entry: dict[str, Any], data: bytes) -> Parcel:
+        return Parcel(entry["id"], entry["message_id"], entry["account_id"], entry["domain"],
+                      bounce_address(entry["message_id"], self._bounce_domain), tuple(entry["recipients"]), data)
+
+    async def _keys_for(self, account_id: str, domain: str) -> Sequence[SigningKey]:
+        if self._lookup is None or not domain:
+            return ()
+        now = self._clock()
+        cached = self._keys.get((account_id, domain))
+        if cached is not None and now - cached[0] < self._ttl:
+            return cached[1]
+        try:
+            keys = await self._lookup(account_id, domain)
+        except Exception:  # a broken key must not stop delivery; the mail goes unsigned
+            log.exception("DKIM key lookup for %s (account %s) failed", domain, account_id)
+            keys = ()
+        self._keys[(account_id, domain)] = (now, keys)
+        return keys
