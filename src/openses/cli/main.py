@@ -11,7 +11,9 @@ import typer
 from openses.cli.admin import admin
 from openses.cli.dns import dns
 from openses.cli.messages import messages
+from openses.cli.ops import register as register_ops
 from openses.cli.quickstart import quickstart_banner, quickstart_account
+from openses.cli.topics import feedback, topics
 from openses.config import settings_reference
 
 app = typer.Typer(help="openses: a self-hosted email platform that speaks Amazon SES.", no_args_is_help=True,
@@ -19,6 +21,9 @@ app = typer.Typer(help="openses: a self-hosted email platform that speaks Amazon
 app.add_typer(admin, name="admin")
 app.add_typer(messages, name="messages")
 app.add_typer(dns, name="dns")
+app.add_typer(topics, name="topics")
+app.add_typer(feedback, name="feedback")
+register_ops(app)  # quota, stats, monitor, … : the SES helper's commands (openses.cli.ops)
 
 
 def _run(coro: object) -> None:
