@@ -250,3 +250,43 @@ class FromEmailAddressNotVerified(SESError):
 class CustomVerificationEmailInvalidContent(SESError):
     code = "CustomVerificationEmailInvalidContent"
     v2_code = "BadRequestException"
+
+
+# --- configuration sets and event destinations (added by the feedback issue) -------------------
+
+
+class ConfigurationSetAlreadyExists(SESError):
+    code = "ConfigurationSetAlreadyExists"
+    v2_code = "AlreadyExistsException"
+
+
+class InvalidConfigurationSet(SESError):
+    code = "InvalidConfigurationSet"
+    v2_code = "BadRequestException"
+
+
+class EventDestinationAlreadyExists(SESError):
+    code = "EventDestinationAlreadyExists"
+    v2_code = "AlreadyExistsException"
+
+
+class EventDestinationDoesNotExist(SESError):
+    code = "EventDestinationDoesNotExist"
+    v2_code = "NotFoundException"
+    v2_status = 404
+
+
+class InvalidSNSDestination(SESError):
+    code = "InvalidSNSDestination"
+    v2_code = "BadRequestException"
+
+
+class TrackingOptionsAlreadyExists(SESError):
+    code = "TrackingOptionsAlreadyExistsException"
+    v2_code = "AlreadyExistsException"
+
+
+class TrackingOptionsDoesNotExist(SESError):
+    code = "TrackingOptionsDoesNotExistException"
+    v2_code = "NotFoundException"
+    v2_status = 404

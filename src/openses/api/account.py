@@ -8,6 +8,7 @@ from typing import Any
 
 from openses.api.context import RequestContext
 from openses.api.registry import operation
+from openses.api.suppression import suppression_attributes
 from openses.core.accounts import Account
 from openses.core import statistics
 from openses.errors import InternalFailure
@@ -75,8 +76,9 @@ async def get_account(ctx: RequestContext, params: dict[str, Any]) -> dict[str, 
         "ProductionAccessEnabled": account.production,
         "SendQuota": {"Max24HourSend": account.max_24h_send, "MaxSendRate": account.max_send_rate,
                       "SentLast24Hours": float(await _sent_last_24h(ctx))},
-        "SendingEnabled": account.sending_enabled and not account.paused_by_operator,
-        "SuppressionAttributes": {"SuppressedReasons": []},
+        "SendingEnabled": account.sending_enabled and not account.paused_by_operator
+        and account.enforcement_status != "SHUTDOWN",
+        "SuppressionAttributes": await suppression_attributes(ctx),
     }
     if account.details:
         out["Details"] = account.details

@@ -7,6 +7,7 @@ event) → the MessageId. A rule lives here once; the adapters only translate.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -19,6 +20,8 @@ from openses.core.events import MailInfo, send_event
 from openses.core.identities import mail_from_domain
 from openses.core.identity_policies import authorize_cross_account
 from openses.core.quota import SendLimiter
+from openses.core.screening import SendFeedback, admission, counted, final_status, screen
+from openses.core.suppression import SuppressionCache
 from openses.errors import (
     AccessDenied,
     AccountSendingPausedException,
@@ -35,6 +38,7 @@ MAX_RECIPIENTS = 50
 V1_MAX_BYTES = 10 * 1024 * 1024
 V2_MAX_BYTES = 40 * 1024 * 1024
 SIMULATOR_DOMAIN = "simulator.amazonses.com"
+_CONFIG_SET_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}\Z")
 # Headers SES reads for instructions and removes before delivery (SMTP interface).
 SES_HEADERS = ("x-ses-configuration-set", "x-ses-message-tags", "x-ses-source-arn",
                "x-ses-from-arn", "x-ses-return-path-arn")
@@ -60,6 +64,7 @@ class _Admitted:
     source: str
     recipients: tuple[str, ...]
     to: tuple[str, ...] = field(default_factory=tuple)
+    feedback: SendFeedback | None = None  # configuration set and suppression list (feedback loop)
 
 
 class SendingService:
@@ -73,6 +78,7 @@ class SendingService:
         self._mid_domain = message_id_domain
         self._clock = clock
         self._on_accepted = on_accepted
+        self._feedback = SuppressionCache(store, directory)
 
     # --- the two kinds of content -----------------------------------------------------------
 
@@ -174,9 +180,12 @@ class SendingService:
         await self._directory.remember(  # raises under BehaviorOnMxFailure REJECT_MESSAGE
             "mail_from", f"{account.id}/{from_box.address}",
             lambda: mail_from_domain(self._store, account.id, from_box.address))
-        self._limiter.take(account.id, len(recipients), max_per_day=account.max_24h_send,
-                           max_rate=account.max_send_rate)
-        return _Admitted(account, from_box, envelope or from_box.address, recipients)
+        feedback = await admission(self._feedback, self._store, self._directory, account.id, from_box.address,
+                                   options.configuration_set)
+        if counted(recipients):  # mailbox simulator recipients do not count against the quota
+            self._limiter.take(account.id, counted(recipients), max_per_day=account.max_24h_send,
+                               max_rate=account.max_send_rate)
+        return _Admitted(account, from_box, envelope or from_box.address, recipients, feedback=feedback)
 
     def _authorize(self, principal: Principal, account: Account, from_box: Mailbox,
                    recipients: tuple[str, ...], verified: frozenset[str],
@@ -197,32 +206,36 @@ class SendingService:
         tags = {"ses:operation": [options.action.partition(":")[2]],
                 "ses:from-domain": [admitted.from_box.domain],
                 "ses:caller-identity": [principal.user_name]}
-        if options.configuration_set:
-            tags["ses:configuration-set"] = [options.configuration_set]
+        config_set = admitted.feedback.config_set_name if admitted.feedback else options.configuration_set
+        if config_set:
+            tags["ses:configuration-set"] = [config_set]
         for name, value in options.tags:
             tags.setdefault(name, []).append(value)
         mail = MailInfo(message_id, account.id, now, admitted.source,
                         f"arn:aws:ses:{self._region}:{account.id}:identity/{admitted.from_box.address}",
                         admitted.recipients, admitted.from_box.header_form(), to, subject, tags)
+        send_row = send_event(mail)
+        screened = screen(admitted.feedback, send_row["payload"]["mail"], now, admitted.recipients)
         by_domain: dict[str, list[str]] = {}
-        for r in admitted.recipients:
+        for r in screened.deliver:
             by_domain.setdefault(domain_of(r), []).append(r)
         rows = Accepted(
             messages=[{"id": message_id, "account_id": account.id, "source": admitted.source,
                        "from_header": mail.from_header, "subject": subject,
                        "recipients": list(admitted.recipients), "raw": raw, "size": len(raw),
-                       "channel": options.channel, "configuration_set": options.configuration_set,
-                       "tags": {k: v for k, v in tags.items()}, "status": "queued", "created_at": now}],
+                       "channel": options.channel, "configuration_set": config_set,
+                       "tags": {k: v for k, v in tags.items()},
+                       "status": "queued" if by_domain else final_status(screened), "created_at": now}],
             queue=[{"message_id": message_id, "account_id": account.id, "domain": d, "recipients": rs,
                     "attempts": 0, "next_attempt_at": now, "lease_owner": None, "lease_expires_at": None,
                     "created_at": now} for d, rs in by_domain.items()],
-            events=[send_event(mail)],
-            counts={(account.id, int(now // 60)): len(admitted.recipients)},
+            events=[send_row, *screened.events],
+            counts={(account.id, int(now // 60)): counted(admitted.recipients)},
         )
         try:
             await self._store.accept(rows)
         except Exception as e:
-            self._limiter.give_back(account.id, len(admitted.recipients))
+            self._limiter.give_back(account.id, counted(admitted.recipients))
             raise InternalFailure("The message could not be stored; it was not accepted.") from e
         if self._on_accepted is not None:
             self._on_accepted()
@@ -247,8 +260,10 @@ def _with_ses_headers(message: mime.RawMessage, options: SendOptions) -> SendOpt
 
 
 def check_configuration_set(name: str) -> None:
-    """Configuration sets are not served yet, so no name can exist."""
-    raise ConfigurationSetDoesNotExist(f"Configuration set <{name}> does not exist.")
+    """A name no configuration set can have does not exist; existing ones are looked up (from
+    memory) when the send is admitted, see core/screening.py."""
+    if not _CONFIG_SET_NAME.match(name):
+        raise ConfigurationSetDoesNotExist(f"Configuration set <{name}> does not exist.")
 
 
 def _covering_identity(address: str, verified: frozenset[str]) -> str | None:

@@ -1,0 +1,51 @@
+"""The links an SNS-style subscriber follows: SubscribeURL (confirms a pending http/https
+subscription, as SNS's ConfirmSubscription does) and UnsubscribeURL."""
+
+from __future__ import annotations
+
+from html import escape
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from openses.api.context import Services
+from openses.core import topics
+from openses.store import feedback_repo as frepo
+
+_XML = "text/xml"
+_NS = "http://sns.amazonaws.com/doc/2010-03-31/"
+
+
+def _reply(action: str, inner: str) -> Response:
+    body = (f'<{action}Response xmlns="{_NS}"><{action}Result>{inner}</{action}Result>'
+            f"<ResponseMetadata><RequestId>openses</RequestId></ResponseMetadata></{action}Response>")
+    return Response(body, media_type=_XML)
+
+
+def _error(status: int, code: str, message: str) -> Response:
+    body = (f'<ErrorResponse xmlns="{_NS}"><Error><Type>Sender</Type><Code>{code}</Code>'
+            f"<Message>{escape(message)}</Message></Error></ErrorResponse>")
+    return Response(body, status_code=status, media_type=_XML)
+
+
+def routes(services: Services) -> list[BaseRoute]:
+    store = services.store
+
+    async def confirm(request: Request) -> Response:
+        arn, token = request.query_params.get("TopicArn", ""), request.query_params.get("Token", "")
+        sub = await store.write(lambda c: topics.confirm(c, arn, token))
+        if sub is None:
+            return _error(404, "NotFound", "No pending subscription matches this topic and token.")
+        return _reply("ConfirmSubscription", f"<SubscriptionArn>{escape(sub.arn)}</SubscriptionArn>")
+
+    async def unsubscribe(request: Request) -> Response:
+        arn = request.query_params.get("SubscriptionArn", "")
+        sub_id = arn.rpartition(":")[2]
+        row = await store.read(lambda c: frepo.get_subscription(c, sub_id))
+        if row is None or f"{row['topic_arn']}:{sub_id}" != arn:
+            return _error(404, "NotFound", "Subscription does not exist.")
+        await store.write(lambda c: frepo.delete_subscription(c, sub_id))
+        return _reply("Unsubscribe", "")
+
+    return [Route("/sns/confirm", confirm, methods=["GET"]), Route("/sns/unsubscribe", unsubscribe, methods=["GET"])]
