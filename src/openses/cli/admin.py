@@ -11,9 +11,9 @@ import typer
 
 from openses.cli.context import opened, require_account
 from openses.cli.output import emit_json, fail, fields, table
-from openses.core.accounts import Account
-from openses.core.identities import IdentityService
-from openses.core.policy import PolicyError
+from openses.core.accounts import Account, NewKey
+from openses.core.identities import IdentityService, normalize
+from openses.core.policy import PolicyError, parse_policy
 from openses.errors import SESError
 
 admin = typer.Typer(help="Operator administration (talks to the database directly).", no_args_is_help=True)
@@ -46,12 +46,45 @@ def _show(a: Account, as_json: bool) -> None:
 
 @account_cli.command("create")
 def account_create(name: str, production: bool = typer.Option(False, "--production", help="Out of the sandbox."),
+                   verify: list[str] = typer.Option(None, "--verify", help="Also verify this identity (repeatable)."),
+                   with_key: bool = typer.Option(False, "--with-key", help="Also create an access key."),
+                   key_policy: Path = typer.Option(None, "--key-policy", exists=True, dir_okay=False,
+                                                   help="Policy file for that key (implies --with-key)."),
                    as_json: bool = JsonOpt) -> None:
-    """Create an account (sandbox unless --production)."""
-    with opened() as (_, _, accounts):
+    """Create an account (sandbox unless --production), optionally with identities and a key."""
+    with opened() as (settings, store, accounts):
         if accounts.find(name) is not None:
             fail(f"an account named {name!r} exists already")
-        _show(accounts.create_account(name, production=production), as_json)
+        document = key_policy.read_text() if key_policy else None
+        if document is not None:
+            try:
+                parse_policy(document)
+            except PolicyError as e:
+                fail(f"policy {key_policy}: {e}")
+        identities = IdentityService(store)
+        try:
+            checked = [normalize(i)[0] for i in verify or []]
+        except SESError as e:
+            fail(e.message)
+        account = accounts.create_account(name, production=production)
+        for identity in checked:
+            identities.set_status_sync(account.id, identity, "SUCCESS")
+        if not (with_key or key_policy):
+            _show(account, as_json)
+            return
+        key = accounts.create_key(account.id, policy=document)
+        data = {**_account_dict(account), "Identities": checked,
+                "Key": _key_dict(key, settings.region)}
+        if as_json:
+            emit_json(data)
+        else:
+            _show(account, False)
+            fields("new access key (the secret is shown once)", data["Key"])
+
+
+def _key_dict(key: NewKey, region: str) -> dict[str, str]:
+    return {"AccessKeyId": key.access_key_id, "SecretAccessKey": key.secret_access_key,
+            "SmtpPassword": key.smtp_password, "AccountId": key.account_id, "Region": region}
 
 
 @account_cli.command("list")
@@ -130,8 +163,7 @@ def key_create(account: str,
             key = accounts.create_key(a.id, user_name=user, policy=document)
         except PolicyError as e:
             fail(f"policy {policy}: {e}")
-        data = {"AccessKeyId": key.access_key_id, "SecretAccessKey": key.secret_access_key,
-                "SmtpPassword": key.smtp_password, "AccountId": a.id, "Region": settings.region}
+        data = _key_dict(key, settings.region)
         if as_json:
             emit_json(data)
         else:

@@ -171,13 +171,19 @@ class RawMessage:
     body: bytes
 
     def values(self, name: str) -> list[str]:
-        parser = BytesHeaderParser(policy=compat32)
-        lname = name.lower()
-        block = b"".join(f for n, f in self.fields if n == lname)
-        if not block:
-            return []
-        msg = parser.parsebytes(block + CRLF)
-        return [_decode_value(v) for v in (msg.get_all(name) or [])]
+        """Every value of header `name`, unfolded and RFC 2047-decoded."""
+        return self._decoded().get(name.lower(), [])
+
+    def _decoded(self) -> dict[str, list[str]]:
+        cached = self.__dict__.get("_values")
+        if cached is None:
+            # One parse of the whole header block, kept: callers ask for many headers.
+            msg = BytesHeaderParser(policy=compat32).parsebytes(b"".join(f for _, f in self.fields) + CRLF)
+            cached = {}
+            for key, value in msg.items():
+                cached.setdefault(key.lower(), []).append(_decode_value(value))
+            object.__setattr__(self, "_values", cached)
+        return cached
 
     def first(self, name: str) -> str | None:
         vals = self.values(name)

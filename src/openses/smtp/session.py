@@ -25,6 +25,9 @@ from openses.smtp.auth_throttle import AuthThrottle
 from openses.smtp.backend import SmtpBackend
 
 log = logging.getLogger(__name__)
+# aiosmtpd logs every command and connection at INFO ("mail.log"): ~5 lines a message, a
+# measurable share of the SMTP path's CPU. Our own log says what matters.
+logging.getLogger("mail.log").setLevel(logging.WARNING)
 
 Sleep = Callable[[float], Awaitable[None]]
 
