@@ -184,3 +184,21 @@ def test_list_management_with_an_unknown_list_is_not_found(server):
     v2 = server.client("sesv2", server.new_account("acme"))
     with pytest.raises(v2.exceptions.NotFoundException):
         _send(v2, "ann@example.org")
+
+
+def test_simple_content_with_list_management_gets_the_headers_and_honours_unsubscribes(server):
+    v2 = _list_mail(server)
+
+    def send() -> str:
+        return v2.send_email(
+            FromEmailAddress="news@example.com", Destination={"ToAddresses": ["ann@example.org"]},
+            ListManagementOptions={"ContactListName": "customers", "TopicName": "news"},
+            Content={"Simple": {"Subject": {"Data": "Plain news"}, "Body": {
+                "Text": {"Data": "Leave: {{amazonSESUnsubscribeUrl}}"}}}})["MessageId"]
+
+    msg = captured(server, send())
+    url = msg["List-Unsubscribe"].strip("<>")
+    assert msg["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert msg.get_content().strip() == f"Leave: {url}"
+    assert _post(url, b"List-Unsubscribe=One-Click", "application/x-www-form-urlencoded") == 200
+    assert send() not in message_ids(server)

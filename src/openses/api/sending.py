@@ -99,6 +99,10 @@ async def send_email_v2(ctx: RequestContext, params: dict[str, Any]) -> dict[str
             raise InvalidParameterValue("FromEmailAddress is required when the content is Simple.")
         simple = content["Simple"]
         to, cc, bcc = _destination(params)
+        if params.get("ListManagementOptions"):
+            from openses.api.templates import send_email_v2_listed_simple  # builds on this module
+
+            return await send_email_v2_listed_simple(ctx, params, options)
         message_id = await sending.send_simple(
             ctx.principal, from_address=params["FromEmailAddress"], to=to, cc=cc, bcc=bcc,
             reply_to=params.get("ReplyToAddresses") or [],

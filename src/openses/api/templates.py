@@ -13,7 +13,7 @@ from openses.api.registry import operation
 from openses.api.sending import _destination, _options, _simple
 from openses.core.contacts import ContactService
 from openses.core.email_templates import EmailTemplate, TemplateService, render_for_test
-from openses.core.sending import V1_MAX_BYTES, V2_MAX_BYTES
+from openses.core.sending import V1_MAX_BYTES, V2_MAX_BYTES, SendOptions
 from openses.core.templated_sending import (
     BulkEntry,
     BulkResult,
@@ -220,6 +220,20 @@ async def send_email_v2_template(ctx: RequestContext, params: dict[str, Any]) ->
     to, cc, bcc = _destination(params)
     message_id = await _sender(ctx).send(ctx.principal, template, replace(base, to=to, cc=cc, bcc=bcc))
     return {"MessageId": message_id}
+
+
+async def send_email_v2_listed_simple(ctx: RequestContext, params: dict[str, Any],
+                                      options: SendOptions) -> dict[str, Any]:
+    """v2 SendEmail with Simple content and ListManagementOptions (from api/sending.py)."""
+    simple = params["Content"]["Simple"]
+    lm = params["ListManagementOptions"]
+    to, cc, bcc = _destination(params)
+    message = TemplatedMessage(
+        from_address=params["FromEmailAddress"], to=to, cc=cc, bcc=bcc,
+        reply_to=params.get("ReplyToAddresses") or [], data=None, options=options,
+        list_management=ListManagement(lm["ContactListName"], lm.get("TopicName")))
+    content = _simple(simple["Subject"], simple["Body"], simple.get("Headers"), simple.get("Attachments"))
+    return {"MessageId": await _sender(ctx).send_listed_simple(ctx.principal, message, content)}
 
 
 @operation("sesv2", "SendBulkEmail", self_authorizing=True)

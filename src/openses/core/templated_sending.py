@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -135,18 +135,33 @@ class TemplatedSender:
             data: Any = decode_data(message.data)
         except SESError as e:
             raise InvalidParameterValue(e.message) from None
+        return await self._send_listed(principal, message, data, lambda m, d: self._rendered(principal, template, m, d))
+
+    async def send_listed_simple(self, principal: Principal, message: TemplatedMessage,
+                                 content: SimpleContent) -> str:
+        """Simple content under ListManagementOptions: the same list rules as templated mail,
+        and `{{amazonSESUnsubscribeUrl}}` in its parts replaced by the recipient's link."""
+
+        async def build(m: TemplatedMessage, data: Any) -> SimpleContent:
+            url = data.get(UNSUBSCRIBE_URL_KEY, "") if isinstance(data, dict) else ""
+            placeholder = "{{" + UNSUBSCRIBE_URL_KEY + "}}"
+            fill = (lambda part: part.replace(placeholder, url) if part is not None else None)
+            return replace(content, subject=fill(content.subject) or "", text=fill(content.text),
+                           html=fill(content.html), headers=(*content.headers, *m.headers))
+
+        return await self._send_listed(principal, message, {}, build)
+
+    async def _send_listed(self, principal: Principal, message: TemplatedMessage, data: Any,
+                           build: Callable[[TemplatedMessage, Any], Awaitable[SimpleContent | str]]) -> str:
         link: Link | None = None
         if message.list_management is not None:
             kept = await self._kept_recipients(principal, message)
             if not kept:  # every recipient unsubscribed: accepted, not delivered
                 return ids.message_id(self._clock())
             message, link, data = self._with_list_headers(principal, message, kept, data)
-        try:
-            parts = render(template, data)
-        except templates.RenderingError as e:
-            return await self._rendering_failure(principal, template, message, e.message)
-        content = SimpleContent(subject=parts.subject, text=parts.text, html=parts.html,
-                                headers=message.headers, attachments=message.attachments)
+        content = await build(message, data)
+        if isinstance(content, str):  # a rendering failure: its MessageId, nothing to deliver
+            return content
         message_id = await self._sending.send_simple(
             principal, from_address=message.from_address, to=message.to, cc=message.cc, bcc=message.bcc,
             reply_to=message.reply_to, content=content, return_path=message.return_path,
@@ -154,6 +169,15 @@ class TemplatedSender:
         if link is not None:
             await self._contacts.save_link(link, message_id)
         return message_id
+
+    async def _rendered(self, principal: Principal, template: EmailTemplate, message: TemplatedMessage,
+                        data: Any) -> SimpleContent | str:
+        try:
+            parts = render(template, data)
+        except templates.RenderingError as e:
+            return await self._rendering_failure(principal, template, message, e.message)
+        return SimpleContent(subject=parts.subject, text=parts.text, html=parts.html,
+                             headers=message.headers, attachments=message.attachments)
 
     async def send_bulk(self, principal: Principal, template: EmailTemplate, base: TemplatedMessage,
                         entries: Sequence[BulkEntry]) -> list[BulkResult]:
