@@ -11,12 +11,7 @@ from openses.store.tables_contacts import contact_lists as cl
 from openses.store.tables_contacts import contacts as c
 from openses.store.tables_contacts import unsubscribe_links as u
 
-Row = dict[str, Any]
-
-
-def _one(conn: Connection, stmt: Any) -> Row | None:
-    row = conn.execute(stmt).mappings().first()
-    return dict(row) if row is not None else None
+from openses.store.repositories import Row, fetch_one  # noqa: E402  (the shared row helper)
 
 
 # --- contact lists ----------------------------------------------------------------------------
@@ -27,7 +22,7 @@ def insert_list(conn: Connection, row: Row) -> None:
 
 
 def get_list(conn: Connection, account_id: str, name: str) -> Row | None:
-    return _one(conn, select(cl).where(and_(cl.c.account_id == account_id, cl.c.name == name)))
+    return fetch_one(conn, select(cl).where(and_(cl.c.account_id == account_id, cl.c.name == name)))
 
 
 def list_lists(conn: Connection, account_id: str) -> list[Row]:
@@ -62,7 +57,7 @@ def insert_contact(conn: Connection, row: Row) -> None:
 
 
 def get_contact(conn: Connection, account_id: str, list_name: str, email_key: str) -> Row | None:
-    return _one(conn, select(c).where(_contact_where(account_id, list_name, email_key)))
+    return fetch_one(conn, select(c).where(_contact_where(account_id, list_name, email_key)))
 
 
 def get_contacts(conn: Connection, account_id: str, list_name: str, email_keys: list[str]) -> list[Row]:
@@ -92,4 +87,4 @@ def insert_link(conn: Connection, row: Row) -> None:
 
 
 def get_link(conn: Connection, token: str) -> Row | None:
-    return _one(conn, select(u).where(u.c.token == token))
+    return fetch_one(conn, select(u).where(u.c.token == token))

@@ -28,16 +28,7 @@ from openses.store.tables_feedback import (
     topics,
 )
 
-Row = dict[str, Any]
-
-
-def _one(conn: Connection, stmt: Any) -> Row | None:
-    row = conn.execute(stmt).mappings().first()
-    return dict(row) if row is not None else None
-
-
-def _all(conn: Connection, stmt: Any) -> list[Row]:
-    return [dict(r) for r in conn.execute(stmt).mappings()]
+from openses.store.repositories import Row, fetch_all, fetch_one  # noqa: E402  (the shared row helpers)
 
 
 def _upsert(conn: Connection, table: Any, row: Row, keys: Sequence[str]) -> None:
@@ -59,7 +50,7 @@ def insert_configuration_set(conn: Connection, row: Row) -> None:
 
 
 def get_configuration_set(conn: Connection, account_id: str, name: str) -> Row | None:
-    return _one(conn, select(configuration_sets).where(_cs(account_id, name)))
+    return fetch_one(conn, select(configuration_sets).where(_cs(account_id, name)))
 
 
 def list_configuration_sets(conn: Connection, account_id: str) -> list[str]:
@@ -88,7 +79,7 @@ def insert_event_destination(conn: Connection, row: Row) -> None:
 
 
 def list_event_destinations(conn: Connection, account_id: str, config_set: str) -> list[Row]:
-    return _all(conn, select(event_destinations).where(_dest(account_id, config_set))
+    return fetch_all(conn, select(event_destinations).where(_dest(account_id, config_set))
                 .order_by(event_destinations.c.id))
 
 
@@ -106,13 +97,13 @@ def destinations_of(conn: Connection, pairs: Iterable[tuple[str, str]]) -> list[
     conds = [_dest(a, c) for a, c in set(pairs)]
     if not conds:
         return []
-    return _all(conn, select(event_destinations).where(and_(event_destinations.c.enabled.is_(True), or_(*conds))))
+    return fetch_all(conn, select(event_destinations).where(and_(event_destinations.c.enabled.is_(True), or_(*conds))))
 
 
 # --- settings (account: identity_key "") -------------------------------------------------------
 
 def get_settings(conn: Connection, account_id: str, identity_key: str = "") -> Row:
-    row = _one(conn, select(feedback_settings.c.data).where(and_(
+    row = fetch_one(conn, select(feedback_settings.c.data).where(and_(
         feedback_settings.c.account_id == account_id, feedback_settings.c.identity_key == identity_key)))
     return dict(row["data"]) if row else {}
 
@@ -135,14 +126,14 @@ def insert_topic(conn: Connection, row: Row) -> None:
 
 
 def get_topic(conn: Connection, arn: str) -> Row | None:
-    return _one(conn, select(topics).where(topics.c.arn == arn))
+    return fetch_one(conn, select(topics).where(topics.c.arn == arn))
 
 
 def list_topics(conn: Connection, account_id: str | None = None) -> list[Row]:
     stmt = select(topics).order_by(topics.c.arn)
     if account_id:
         stmt = stmt.where(topics.c.account_id == account_id)
-    return _all(conn, stmt)
+    return fetch_all(conn, stmt)
 
 
 def delete_topic(conn: Connection, arn: str) -> int:
@@ -155,7 +146,7 @@ def insert_subscription(conn: Connection, row: Row) -> None:
 
 
 def get_subscription(conn: Connection, sub_id: str) -> Row | None:
-    return _one(conn, select(subscriptions).where(subscriptions.c.id == sub_id))
+    return fetch_one(conn, select(subscriptions).where(subscriptions.c.id == sub_id))
 
 
 def list_subscriptions(conn: Connection, topic_arns: Sequence[str] | None = None,
@@ -165,13 +156,13 @@ def list_subscriptions(conn: Connection, topic_arns: Sequence[str] | None = None
         stmt = stmt.where(subscriptions.c.topic_arn.in_(list(topic_arns)))
     if confirmed_only:
         stmt = stmt.where(subscriptions.c.status == "Confirmed")
-    return _all(conn, stmt)
+    return fetch_all(conn, stmt)
 
 
 def confirm_subscription(conn: Connection, topic_arn: str, token: str) -> Row | None:
     cond = and_(subscriptions.c.topic_arn == topic_arn, subscriptions.c.token == token)
     conn.execute(update(subscriptions).where(cond).values(status="Confirmed"))
-    return _one(conn, select(subscriptions).where(cond))
+    return fetch_one(conn, select(subscriptions).where(cond))
 
 
 def delete_subscription(conn: Connection, sub_id: str) -> int:
@@ -196,7 +187,7 @@ def claim_outbox(conn: Connection, now: float, lease_seconds: float, limit: int)
     if not ids:
         return []
     conn.execute(update(outbox).where(outbox.c.id.in_(ids)).values(lease_expires_at=now + lease_seconds))
-    return _all(conn, select(outbox).where(outbox.c.id.in_(ids)).order_by(outbox.c.id))
+    return fetch_all(conn, select(outbox).where(outbox.c.id.in_(ids)).order_by(outbox.c.id))
 
 
 def record_attempt(conn: Connection, outbox_id: int, *, at: float, status_code: int | None, error: str | None,
@@ -215,11 +206,11 @@ def list_outbox(conn: Connection, subscription_ids: Sequence[str] | None = None,
     stmt = select(outbox).order_by(outbox.c.id.desc()).limit(limit)
     if subscription_ids is not None:
         stmt = stmt.where(outbox.c.subscription_id.in_(list(subscription_ids)))
-    return _all(conn, stmt)
+    return fetch_all(conn, stmt)
 
 
 def list_attempts(conn: Connection, outbox_id: int) -> list[Row]:
-    return _all(conn, select(outbox_attempts).where(outbox_attempts.c.outbox_id == outbox_id)
+    return fetch_all(conn, select(outbox_attempts).where(outbox_attempts.c.outbox_id == outbox_id)
                 .order_by(outbox_attempts.c.id))
 
 
@@ -243,7 +234,7 @@ def put_suppressed(conn: Connection, row: Row) -> None:
 
 
 def get_suppressed(conn: Connection, account_id: str, email_key: str) -> Row | None:
-    return _one(conn, select(suppressed_destinations).where(_sup(account_id, email_key)))
+    return fetch_one(conn, select(suppressed_destinations).where(_sup(account_id, email_key)))
 
 
 def delete_suppressed(conn: Connection, account_id: str, email_key: str) -> int:
@@ -260,7 +251,7 @@ def list_suppressed(conn: Connection, account_id: str, *, reasons: Sequence[str]
         stmt = stmt.where(t.updated_at >= start)
     if end is not None:
         stmt = stmt.where(t.updated_at <= end)
-    return _all(conn, stmt.order_by(t.email_key).offset(offset).limit(limit))
+    return fetch_all(conn, stmt.order_by(t.email_key).offset(offset).limit(limit))
 
 
 def suppression_version(conn: Connection, account_id: str) -> tuple[int, float]:
@@ -301,7 +292,7 @@ def totals_by_type(conn: Connection) -> list[tuple[str, str, int]]:
 
 
 def get_reputation(conn: Connection, account_id: str) -> Row | None:
-    return _one(conn, select(reputation_state).where(reputation_state.c.account_id == account_id))
+    return fetch_one(conn, select(reputation_state).where(reputation_state.c.account_id == account_id))
 
 
 def put_reputation(conn: Connection, row: Row) -> None:
@@ -330,9 +321,9 @@ def move_cursor(conn: Connection, name: str, last_event_id: int, now: float) -> 
 
 
 def events_after(conn: Connection, event_id: int, limit: int) -> list[Row]:
-    return _all(conn, select(events).where(events.c.id > event_id).order_by(events.c.id).limit(limit))
+    return fetch_all(conn, select(events).where(events.c.id > event_id).order_by(events.c.id).limit(limit))
 
 
 def events_of_message(conn: Connection, account_id: str, message_id: str) -> list[Row]:
-    return _all(conn, select(events).where(and_(events.c.account_id == account_id,
+    return fetch_all(conn, select(events).where(and_(events.c.account_id == account_id,
                                                 events.c.message_id == message_id)).order_by(events.c.id))

@@ -11,16 +11,7 @@ from sqlalchemy.engine import Connection
 from openses.store.schema import identities
 from openses.store.tables_identities import dkim_keys, identity_policies, verification_links, verification_templates
 
-Row = dict[str, Any]
-
-
-def _one(conn: Connection, stmt: Any) -> Row | None:
-    row = conn.execute(stmt).mappings().first()
-    return dict(row) if row is not None else None
-
-
-def _all(conn: Connection, stmt: Any) -> list[Row]:
-    return [dict(r) for r in conn.execute(stmt).mappings()]
+from openses.store.repositories import Row, fetch_all, fetch_one  # noqa: E402  (the shared row helpers)
 
 
 def _identity(account_id: str, key: str) -> Any:
@@ -31,7 +22,7 @@ def _identity(account_id: str, key: str) -> Any:
 
 
 def get_identity(conn: Connection, account_id: str, key: str) -> Row | None:
-    return _one(conn, select(identities).where(_identity(account_id, key)))
+    return fetch_one(conn, select(identities).where(_identity(account_id, key)))
 
 
 def insert_identity(conn: Connection, row: Row) -> None:
@@ -55,7 +46,7 @@ def set_identity_status(conn: Connection, row: Row) -> Row:
 
 def identities_to_check(conn: Connection, kinds: tuple[str, ...]) -> list[Row]:
     """Every identity of these kinds, across accounts: the scheduler's work list."""
-    return _all(conn, select(identities).where(identities.c.kind.in_(kinds)).order_by(identities.c.id))
+    return fetch_all(conn, select(identities).where(identities.c.kind.in_(kinds)).order_by(identities.c.id))
 
 
 def delete_identity_everything(conn: Connection, account_id: str, key: str) -> int:
@@ -69,7 +60,7 @@ def delete_identity_everything(conn: Connection, account_id: str, key: str) -> i
 
 
 def find_identity_any_account(conn: Connection, key: str) -> list[Row]:
-    return _all(conn, select(identities).where(identities.c.identity_key == key))
+    return fetch_all(conn, select(identities).where(identities.c.identity_key == key))
 
 
 # --- DKIM keys --------------------------------------------------------------------------------
@@ -82,13 +73,13 @@ def replace_dkim_keys(conn: Connection, account_id: str, domain: str, rows: list
 
 
 def list_dkim_keys(conn: Connection, account_id: str, domain: str) -> list[Row]:
-    return _all(conn, select(dkim_keys).where(
+    return fetch_all(conn, select(dkim_keys).where(
         and_(dkim_keys.c.account_id == account_id, dkim_keys.c.domain == domain)).order_by(dkim_keys.c.position))
 
 
 def dkim_key_by_selector(conn: Connection, selector: str) -> Row | None:
     """The key published under `selector` (Easy DKIM selectors are unique tokens)."""
-    return _one(conn, select(dkim_keys).where(dkim_keys.c.selector == selector).limit(1))
+    return fetch_one(conn, select(dkim_keys).where(dkim_keys.c.selector == selector).limit(1))
 
 
 # --- identity policies ------------------------------------------------------------------------
@@ -125,7 +116,7 @@ def insert_link(conn: Connection, row: Row) -> None:
 
 def take_link(conn: Connection, token_hash: str) -> Row | None:
     """The link, removed: a link verifies once."""
-    row = _one(conn, select(verification_links).where(verification_links.c.token_hash == token_hash))
+    row = fetch_one(conn, select(verification_links).where(verification_links.c.token_hash == token_hash))
     if row is not None:
         conn.execute(delete(verification_links).where(verification_links.c.token_hash == token_hash))
     return row
@@ -147,7 +138,7 @@ def insert_template(conn: Connection, row: Row) -> None:
 
 
 def get_template(conn: Connection, account_id: str, name: str) -> Row | None:
-    return _one(conn, select(verification_templates).where(_template(account_id, name)))
+    return fetch_one(conn, select(verification_templates).where(_template(account_id, name)))
 
 
 def update_template(conn: Connection, account_id: str, name: str, **values: Any) -> int:
@@ -159,5 +150,5 @@ def delete_template(conn: Connection, account_id: str, name: str) -> int:
 
 
 def list_templates(conn: Connection, account_id: str) -> list[Row]:
-    return _all(conn, select(verification_templates).where(
+    return fetch_all(conn, select(verification_templates).where(
         verification_templates.c.account_id == account_id).order_by(verification_templates.c.name))

@@ -21,12 +21,12 @@ from openses.store.schema import access_keys, accounts, events, identities, mess
 Row = dict[str, Any]
 
 
-def _one(conn: Connection, stmt: Any) -> Row | None:
+def fetch_one(conn: Connection, stmt: Any) -> Row | None:
     row = conn.execute(stmt).mappings().first()
     return dict(row) if row is not None else None
 
 
-def _all(conn: Connection, stmt: Any) -> list[Row]:
+def fetch_all(conn: Connection, stmt: Any) -> list[Row]:
     return [dict(r) for r in conn.execute(stmt).mappings()]
 
 
@@ -38,15 +38,15 @@ def insert_account(conn: Connection, row: Row) -> None:
 
 
 def get_account(conn: Connection, account_id: str) -> Row | None:
-    return _one(conn, select(accounts).where(accounts.c.id == account_id))
+    return fetch_one(conn, select(accounts).where(accounts.c.id == account_id))
 
 
 def find_account(conn: Connection, id_or_name: str) -> Row | None:
-    return _one(conn, select(accounts).where(or_(accounts.c.id == id_or_name, accounts.c.name == id_or_name)))
+    return fetch_one(conn, select(accounts).where(or_(accounts.c.id == id_or_name, accounts.c.name == id_or_name)))
 
 
 def list_accounts(conn: Connection) -> list[Row]:
-    return _all(conn, select(accounts).order_by(accounts.c.created_at))
+    return fetch_all(conn, select(accounts).order_by(accounts.c.created_at))
 
 
 def update_account(conn: Connection, account_id: str, **values: Any) -> int:
@@ -61,14 +61,14 @@ def insert_access_key(conn: Connection, row: Row) -> None:
 
 
 def get_access_key(conn: Connection, key_id: str) -> Row | None:
-    return _one(conn, select(access_keys).where(access_keys.c.id == key_id))
+    return fetch_one(conn, select(access_keys).where(access_keys.c.id == key_id))
 
 
 def list_access_keys(conn: Connection, account_id: str | None = None) -> list[Row]:
     stmt = select(access_keys).order_by(access_keys.c.created_at)
     if account_id is not None:
         stmt = stmt.where(access_keys.c.account_id == account_id)
-    return _all(conn, stmt)
+    return fetch_all(conn, stmt)
 
 
 def delete_access_key(conn: Connection, key_id: str) -> int:
@@ -88,7 +88,7 @@ def upsert_identity(conn: Connection, row: Row) -> None:
 
 
 def get_identity(conn: Connection, account_id: str, identity_key: str) -> Row | None:
-    return _one(conn, select(identities).where(
+    return fetch_one(conn, select(identities).where(
         and_(identities.c.account_id == account_id, identities.c.identity_key == identity_key)))
 
 
@@ -96,7 +96,7 @@ def list_identities(conn: Connection, account_id: str, kind: str | None = None) 
     stmt = select(identities).where(identities.c.account_id == account_id).order_by(identities.c.id)
     if kind is not None:
         stmt = stmt.where(identities.c.kind == kind)
-    return _all(conn, stmt)
+    return fetch_all(conn, stmt)
 
 
 def verified_identity_keys(conn: Connection, account_id: str) -> list[str]:
@@ -180,7 +180,7 @@ def get_message(conn: Connection, message_id: str, account_id: str | None = None
     stmt = select(messages).where(messages.c.id == message_id)
     if account_id is not None:
         stmt = stmt.where(messages.c.account_id == account_id)
-    return _one(conn, stmt)
+    return fetch_one(conn, stmt)
 
 
 def list_messages(conn: Connection, account_id: str | None = None, limit: int = 100,
@@ -189,7 +189,7 @@ def list_messages(conn: Connection, account_id: str | None = None, limit: int = 
     stmt = select(*cols).order_by(messages.c.created_at.desc()).limit(limit)
     if account_id is not None:
         stmt = stmt.where(messages.c.account_id == account_id)
-    return _all(conn, stmt)
+    return fetch_all(conn, stmt)
 
 
 def set_message_status(conn: Connection, message_id: str, status: str) -> None:
@@ -211,7 +211,7 @@ def lease_due(conn: Connection, owner: str, now: float, lease_seconds: float, li
         return []
     conn.execute(update(queue).where(and_(queue.c.id.in_(ids), free)).values(
         lease_owner=owner, lease_expires_at=now + lease_seconds))
-    return _all(conn, select(queue).where(and_(queue.c.id.in_(ids), queue.c.lease_owner == owner)))
+    return fetch_all(conn, select(queue).where(and_(queue.c.id.in_(ids), queue.c.lease_owner == owner)))
 
 
 def complete_entry(conn: Connection, entry_id: int, owner: str) -> int:
@@ -248,7 +248,7 @@ def list_events(conn: Connection, account_id: str, since: float, types: Sequence
         and_(events.c.account_id == account_id, events.c.created_at >= since))
     if types:
         stmt = stmt.where(events.c.event_type.in_(list(types)))
-    return _all(conn, stmt)
+    return fetch_all(conn, stmt)
 
 
 def send_mail_objects(conn: Connection, message_ids: Sequence[str]) -> dict[str, tuple[float, Any]]:
@@ -259,7 +259,7 @@ def send_mail_objects(conn: Connection, message_ids: Sequence[str]) -> dict[str,
 
 
 def message_events(conn: Connection, message_id: str) -> list[Row]:
-    return _all(conn, select(events).where(events.c.message_id == message_id).order_by(events.c.id))
+    return fetch_all(conn, select(events).where(events.c.message_id == message_id).order_by(events.c.id))
 
 
 # --- development reset ----------------------------------------------------------------------
