@@ -89,16 +89,21 @@ def test_monitor_exits_zero_when_healthy_and_two_when_a_threshold_is_crossed(ops
     assert "fail" in crossed.stdout and "quota use" in crossed.stdout
 
 
-def test_suppression_commands_answer_or_say_openses_does_not_implement_them(ops: Ops) -> None:
-    for args in (["suppressed"], ["suppression-details", "prod", "x@example.org"],
-                 ["remove-suppression", "prod", "x@example.org"]):
-        result = ops.run(*args, check=False)
-        if result.returncode == 0:  # once openses implements the suppression list
-            continue
-        assert "Traceback" not in result.stderr
-        assert ("openses does not implement" in result.stderr or "not on the suppression list" in result.stderr
-                or "NotFoundException" in result.stderr), result.stderr
-        assert len(result.stderr.strip().splitlines()) == 1
+def test_suppression_commands_list_show_and_remove_an_address(ops: Ops) -> None:
+    import boto3
+
+    prod = ops.accounts["prod"]
+    v2 = boto3.client("sesv2", endpoint_url=prod["endpoint_url"], region_name=prod["region"],
+                      aws_access_key_id=prod["aws_access_key_id"],
+                      aws_secret_access_key=prod["aws_secret_access_key"])
+    v2.put_suppressed_destination(EmailAddress="gone@example.org", Reason="BOUNCE")
+    assert [i["EmailAddress"] for i in ops.json("suppressed", "prod")] == ["gone@example.org"]
+    assert ops.json("suppression-details", "prod", "gone@example.org")["Reason"] == "BOUNCE"
+    ops.run("remove-suppression", "prod", "gone@example.org")
+    assert ops.json("suppressed", "prod") == []
+    missing = ops.run("suppression-details", "prod", "gone@example.org", check=False)
+    assert missing.returncode != 0 and "Traceback" not in missing.stderr
+    assert len(missing.stderr.strip().splitlines()) == 1
 
 
 def test_send_bulk_sends_every_row_and_resumes_without_sending_twice(ops: Ops, tmp_path: Path) -> None:
