@@ -90,7 +90,7 @@ class ApiApp:
             principal = await self._authenticate(signed, scope["method"], raw_path, query, headers, body, service)
             if rest:
                 operation, path_params = self.rest.route(scope["method"], raw_path)
-                params = self.rest.parse(operation, path_params, query, headers, body)
+                params = self.rest.parse(operation, path_params, query, headers, body, scope["method"])
             else:
                 form = query + parse_qsl(body.decode("utf-8"), keep_blank_values=True) if body else query
                 operation, params = self.query[service].parse(form)

@@ -188,6 +188,22 @@ def service(name: str) -> Service:
     )
 
 
+def query_only(struct: StructNode) -> StructNode:
+    """A copy of `struct` with every scalar member read from the query string by its own name.
+
+    Used for the older GET form of list operations when the installed model has the newer
+    POST form (members in the body): AWS CLI v1 still sends `GET …?PageSize=…&NextToken=…`.
+    """
+    copy = StructNode(struct.name)
+    members = [m._replace(location="querystring", wire=m.name) if m.location is None and isinstance(m.node, str)
+               else m for m in struct.members if m.location is not None or isinstance(m.node, str)]
+    copy.members = tuple(members)
+    copy.by_wire = {m.wire: m for m in members}
+    copy.required = struct.required
+    copy.plain_json = all(_plain_json(m) for m in members)
+    return copy
+
+
 def body_only(struct: StructNode, extra: dict[str, Node]) -> StructNode:
     """A copy of `struct` with every member read from the JSON body, plus `extra` members.
 

@@ -18,7 +18,7 @@ import orjson
 
 from openses.errors import InvalidAction, SESError, ValidationError
 from openses.protocol.models import (
-    ListNode, MapNode, Member, Node, Operation, StructNode, body_only, service,
+    ListNode, MapNode, Member, Node, Operation, StructNode, body_only, query_only, service,
 )
 from openses.protocol.query import (
     BadValue, null_problem, parse_timestamp, scalar_from_text, type_problem, validation_error,
@@ -26,16 +26,16 @@ from openses.protocol.query import (
 
 _STRING_MAP = MapNode("string", "string", "key", "value", False)
 
-#: Routes that newer models moved. Taken from botocore 1.44.8's sesv2 service-2.json (PyPI,
-#: diffed against the installed 1.43.11): newer SDKs send these operations as POST with every
-#: list parameter in the JSON body, plus a new `Filter` map (string → string); botocore 1.43 and
-#: AWS CLI v1 still send `GET /v2/email/identities?PageSize=…` and
-#: `GET /v2/email/configuration-sets?…`. Both forms are served.
-#: (method, requestUri, operation, members only the newer model has)
-ALTERNATE_ROUTES: tuple[tuple[str, str, str, dict[str, Node]], ...] = (
-    ("POST", "/v2/email/list-identities", "ListEmailIdentities", {"Filter": _STRING_MAP}),
-    ("POST", "/v2/email/list-configuration-sets", "ListConfigurationSets",
-     {"Filter": _STRING_MAP}),
+#: Routes that models moved. botocore 1.44 (PyPI) sends ListEmailIdentities and
+#: ListConfigurationSets as POST with every list parameter in the JSON body, plus a new `Filter`
+#: map (string → string); botocore 1.43 and AWS CLI v1 send `GET /v2/email/identities?PageSize=…`
+#: and `GET /v2/email/configuration-sets?…`. Both forms are served whichever model is installed:
+#: (method, requestUri, operation, where the list parameters are, members only newer models have)
+ALTERNATE_ROUTES: tuple[tuple[str, str, str, str, dict[str, Node]], ...] = (
+    ("GET", "/v2/email/identities", "ListEmailIdentities", "query", {}),
+    ("POST", "/v2/email/list-identities", "ListEmailIdentities", "body", {"Filter": _STRING_MAP}),
+    ("GET", "/v2/email/configuration-sets", "ListConfigurationSets", "query", {}),
+    ("POST", "/v2/email/list-configuration-sets", "ListConfigurationSets", "body", {"Filter": _STRING_MAP}),
 )
 
 _JSON = (b"content-type", b"application/json")
@@ -112,13 +112,15 @@ class RestJsonCodec:
         self._routes = _RouteNode()
         for op in self._ops.values():
             _add_route(self._routes, op.method, op.uri, op.name)
-        self._body_inputs: dict[str, StructNode] = {}
-        for method, uri, name, extra in ALTERNATE_ROUTES:
+        self._forms: dict[tuple[str, str], StructNode] = {}  # (method, operation) → input form
+        for method, uri, name, form, extra in ALTERNATE_ROUTES:
             op = self._ops.get(name)
-            if op is None or op.input is None:
-                continue
+            if op is None or op.input is None or (op.method, op.uri) == (method, uri):
+                continue  # the installed model's own route: its input shape already fits
             _add_route(self._routes, method, uri, name)
-            self._body_inputs[name] = body_only(op.input, extra)
+            known = {m.name for m in op.input.members}
+            self._forms[(method, name)] = (query_only(op.input) if form == "query" else
+                                           body_only(op.input, {k: v for k, v in extra.items() if k not in known}))
 
     # -- requests
 
@@ -136,16 +138,19 @@ class RestJsonCodec:
         return found, params
 
     def parse(self, operation: str, path_params: Mapping[str, str],
-              query: list[tuple[str, str]], headers: Mapping[str, str], body: bytes) -> dict:
-        """The input dict of `operation` from every part of the request."""
+              query: list[tuple[str, str]], headers: Mapping[str, str], body: bytes,
+              method: str | None = None) -> dict:
+        """The input dict of `operation` from every part of the request (`method` tells which
+        form of a moved route was used; without it, a non-empty body means the POST form)."""
         op = self._ops.get(operation)
         if op is None:
             raise InvalidAction(f"Unknown operation: {operation}")
         struct = op.input
         if struct is None:
             return {}
-        if body.strip() and operation in self._body_inputs:
-            struct = self._body_inputs[operation]  # the newer POST form of a list operation
+        if method is None:
+            method = "POST" if body.strip() else "GET"
+        struct = self._forms.get((method.upper(), operation), struct)
         request = _Request(path_params, query, headers, body)
         data: dict | None = None
         problems: list[str] = []
