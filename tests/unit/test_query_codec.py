@@ -13,6 +13,7 @@ from botocore.serialize import create_serializer
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tests.support.fabricate import fabricate as make_sample
 from openses import errors
 from openses.protocol.query import QueryCodec
 
@@ -30,30 +31,7 @@ def wire_params(service: str, operation: str, params: dict) -> list[tuple[str, s
 
 
 def fabricate(shape, counter: list[int]):
-    """A value for every member of `shape`, all different, with characters XML must escape."""
-    counter[0] += 1
-    n = counter[0]
-    kind = shape.type_name
-    if kind == "structure":
-        return {name: fabricate(member, counter) for name, member in shape.members.items()}
-    if kind == "list":
-        return [fabricate(shape.member, counter), fabricate(shape.member, counter)]
-    if kind == "map":
-        keys = shape.key.enum[:2] if shape.key.enum else [f"key{n}", f"key-{n}&"]
-        return {key: fabricate(shape.value, counter) for key in keys}
-    if kind == "string":
-        return shape.enum[n % len(shape.enum)] if shape.enum else f"v{n} <a&b> \"ü\"\r\n"
-    if kind in ("integer", "long"):
-        return n * 7
-    if kind in ("double", "float"):
-        return n + 0.25
-    if kind == "boolean":
-        return n % 2 == 0
-    if kind == "timestamp":
-        return datetime(2024, 5, 1, 12, 30, n % 60, 123000, tzinfo=timezone.utc)
-    if kind == "blob":
-        return bytes([0, 255, n % 256]) + b"raw"
-    raise AssertionError(kind)
+    return make_sample(shape, counter, text="v{n} <a&b> \"ü\"\r\n", key="key-{n}&", micros=123000)
 
 
 def parse_response(service: str, operation: str, body: bytes, status: int = 200) -> dict:

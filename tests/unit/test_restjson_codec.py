@@ -14,6 +14,7 @@ from botocore.model import ServiceModel
 from botocore.parsers import create_parser
 from botocore.serialize import create_serializer
 
+from tests.support.fabricate import fabricate as make_sample
 from openses import errors
 from openses.protocol.restjson import ALTERNATE_ROUTES, RestJsonCodec
 
@@ -58,33 +59,7 @@ def send(operation: str, params: dict, model: ServiceModel = MODEL) -> tuple[str
 
 
 def fabricate(shape, counter: list[int]):
-    """A value for every member of `shape`, all different."""
-    counter[0] += 1
-    n = counter[0]
-    kind = shape.type_name
-    if kind == "structure":
-        members = shape.members.items()
-        if shape.metadata.get("union"):  # a union carries exactly one member
-            members = list(members)[:1]
-        return {name: fabricate(member, counter) for name, member in members}
-    if kind == "list":
-        return [fabricate(shape.member, counter), fabricate(shape.member, counter)]
-    if kind == "map":
-        keys = shape.key.enum[:2] if shape.key.enum else [f"key{n}", f"key {n}/é"]
-        return {key: fabricate(shape.value, counter) for key in keys}
-    if kind == "string":
-        return shape.enum[n % len(shape.enum)] if shape.enum else f"v{n} \"q\" <ü>\n"
-    if kind in ("integer", "long"):
-        return n * 7
-    if kind in ("double", "float"):
-        return n + 0.25
-    if kind == "boolean":
-        return n % 2 == 0
-    if kind == "timestamp":
-        return datetime(2024, 5, 1, 12, 30, n % 60, 125000, tzinfo=timezone.utc)
-    if kind == "blob":
-        return bytes([0, 255, n % 256]) + b"raw"
-    raise AssertionError(kind)
+    return make_sample(shape, counter, text="v{n} \"q\" <ü>\n", key="key {n}/é", micros=125000)
 
 
 def parse_response(operation: str, status: int, headers: list, body: bytes) -> dict:
