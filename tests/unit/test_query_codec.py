@@ -4,7 +4,6 @@ the responses, for every SES v1 and STS operation."""
 from __future__ import annotations
 
 import urllib.parse
-from datetime import datetime, timezone
 
 import botocore.session
 import pytest
