@@ -51,6 +51,25 @@ class Recorder:
             repo.set_message_status(conn, entry["message_id"], _final_status(drepo.event_counts(conn, entry["message_id"])))
         return True
 
+    def record_many(self, conn: Any, items: list[Attempt]) -> None:
+        """Apply many attempts in one go: the fully delivered ones with a handful of statements
+        for the whole batch (capture mode delivers thousands a second), the rest one by one."""
+        simple = [i for i in items if i.mail is not None and _all_delivered(i.entry, i.outcome)]
+        for i in items:
+            if not (i.mail is not None and _all_delivered(i.entry, i.outcome)):
+                self.record(conn, i.entry, i.outcome, i.mail, i.now)
+        if not simple:
+            return
+        held = drepo.complete_entries(conn, [i.entry["id"] for i in simple], self.owner)
+        done = [i for i in simple if i.entry["id"] in held]
+        repo.insert_events(conn, [row for i in done for row in self._events(
+            i.entry, i.outcome, i.outcome.by_verdict(i.entry["recipients"]), i.mail, i.now, expired=False)])
+        finished = {i.entry["message_id"] for i in done}
+        finished -= drepo.messages_with_entries(conn, list(finished))
+        if finished:
+            counts = drepo.event_counts_many(conn, list(finished))
+            drepo.set_statuses(conn, {m: _final_status(counts.get(m, {})) for m in finished})
+
     def _events(self, entry: dict[str, Any], outcome: Outcome, groups: dict[Verdict, Pairs],
                 mail: tuple[float, Any], now: float, *, expired: bool) -> list[dict[str, Any]]:
         sent_at, mail_json = mail
@@ -86,6 +105,21 @@ class Recorder:
         return [bounce_event(mail, rs, at=now, bounce_type=c.bounce_type or "Transient",
                              bounce_sub_type=c.bounce_sub_type or "General", feedback_id=feedback_id(now),
                              reporting_mta=mta)]
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One finished attempt waiting to be recorded."""
+
+    entry: dict[str, Any]
+    outcome: Outcome
+    mail: tuple[float, Any] | None
+    now: float
+
+
+def _all_delivered(entry: dict[str, Any], outcome: Outcome) -> bool:
+    groups = outcome.by_verdict(entry["recipients"])
+    return set(groups) == {Verdict.DELIVERED}
 
 
 def _recipient(address: str, reply: str, status: str, action: str | None = None) -> dict[str, str]:

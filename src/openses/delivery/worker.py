@@ -22,7 +22,7 @@ from openses.delivery.limits import DomainLimiter
 from openses.delivery.outcome import Outcome
 from openses.delivery.parcel import Parcel
 from openses.delivery.prepare import Preparer
-from openses.delivery.recorder import Recorder
+from openses.delivery.recorder import Attempt, Recorder
 from openses.delivery.retry import RetryPolicy
 from openses.store import delivery_repo as drepo
 from openses.store import repositories as repo
@@ -60,6 +60,7 @@ class DeliveryWorker:
         self._stopping = False
         self._tasks: set[asyncio.Task[None]] = set()
         self._not_started: dict[int, int] = {}  # entry id → 1 while it waits for its domain's slot
+        self._to_record: list[tuple[Attempt, asyncio.Future[None]]] = []
 
     def wake(self) -> None:
         """Something was queued (callable from any thread)."""
@@ -145,11 +146,27 @@ class DeliveryWorker:
         async with self._limiter.slot(entry["domain"]):
             self._not_started.pop(entry["id"], None)
             outcome = await self._attempt(self._preparer.parcel(entry, data))
-        now = self._clock()
+        await self._record(Attempt(entry, outcome, mail, self._clock()))
+
+    async def _record(self, attempt: Attempt) -> None:
+        """Attempts finishing in the same loop turn are recorded in one write (one commit, and
+        batched statements for the delivered ones) rather than one write each."""
+        loop = asyncio.get_running_loop()
+        done: asyncio.Future[None] = loop.create_future()
+        self._to_record.append((attempt, done))
+        if len(self._to_record) == 1:
+            loop.call_soon(lambda: asyncio.ensure_future(self._flush_records()))
+        await done
+
+    async def _flush_records(self) -> None:
+        batch, self._to_record = self._to_record, []
         try:
-            await self._store.write(lambda c: self._recorder.record(c, entry, outcome, mail, now))
-        except Exception:  # the lease runs out and another attempt follows: nothing is lost
-            log.exception("recording the delivery of queue entry %s failed", entry["id"])
+            await self._store.write(lambda c: self._recorder.record_many(c, [a for a, _ in batch]))
+        except Exception:  # the leases run out and other attempts follow: nothing is lost
+            log.exception("recording %d delivery attempts failed", len(batch))
+        for _, done in batch:
+            if not done.done():
+                done.set_result(None)
 
     async def _attempt(self, parcel: Parcel) -> Outcome:
         try:

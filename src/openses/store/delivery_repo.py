@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import and_, func, select, update
+from sqlalchemy import and_, delete, func, select, update
 from sqlalchemy.engine import Connection
 
 from openses.store.schema import events, messages, queue
@@ -37,6 +37,38 @@ def event_counts(conn: Connection, message_id: str) -> dict[str, int]:
     stmt = select(events.c.event_type, func.count()).where(events.c.message_id == message_id) \
         .group_by(events.c.event_type)
     return {r[0]: int(r[1]) for r in conn.execute(stmt)}
+
+
+def complete_entries(conn: Connection, entry_ids: Sequence[int], owner: str) -> set[int]:
+    """Retire many entries at once; the ids `owner` still held (the others were taken over)."""
+    held = {r[0] for r in conn.execute(select(queue.c.id).where(
+        and_(queue.c.id.in_(list(entry_ids)), queue.c.lease_owner == owner)))}
+    if held:
+        conn.execute(delete(queue).where(queue.c.id.in_(list(held))))
+    return held
+
+
+def messages_with_entries(conn: Connection, message_ids: Sequence[str]) -> set[str]:
+    """Which of these messages still have queue entries (other domains not done yet)."""
+    stmt = select(queue.c.message_id).where(queue.c.message_id.in_(list(message_ids))).distinct()
+    return {r[0] for r in conn.execute(stmt)}
+
+
+def event_counts_many(conn: Connection, message_ids: Sequence[str]) -> dict[str, dict[str, int]]:
+    stmt = select(events.c.message_id, events.c.event_type, func.count()).where(
+        events.c.message_id.in_(list(message_ids))).group_by(events.c.message_id, events.c.event_type)
+    out: dict[str, dict[str, int]] = {}
+    for mid, kind, n in conn.execute(stmt):
+        out.setdefault(mid, {})[kind] = int(n)
+    return out
+
+
+def set_statuses(conn: Connection, statuses: dict[str, str]) -> None:
+    by_status: dict[str, list[str]] = {}
+    for mid, status in statuses.items():
+        by_status.setdefault(status, []).append(mid)
+    for status, ids in by_status.items():
+        conn.execute(update(messages).where(messages.c.id.in_(ids)).values(status=status))
 
 
 def leased_entries(conn: Connection) -> list[dict[str, Any]]:
