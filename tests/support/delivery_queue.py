@@ -20,7 +20,8 @@ def raw_message(sender: str, to: list[str], subject: str = "Hello", body: str = 
 
 
 def queue_message(store: Store, *, sender: str, recipients: list[str], account_id: str = "111122223333",
-                  now: float | None = None, raw: bytes | None = None) -> str:
+                  now: float | None = None, raw: bytes | None = None, deliver_by: float | None = None,
+                  require_tls: bool | None = None) -> str:
     now = time.time() if now is None else now
     message_id = f"0100{int(now * 1000):012x}-{uuid.uuid4()}-000000"
     raw = raw or raw_message(sender, recipients, message_id=f"{message_id}@email.openses.local")
@@ -33,7 +34,8 @@ def queue_message(store: Store, *, sender: str, recipients: list[str], account_i
                "subject": "Hello", "recipients": recipients, "raw": raw, "size": len(raw), "channel": "api",
                "configuration_set": None, "tags": {}, "status": "queued", "created_at": now}
     entries = [{"message_id": message_id, "account_id": account_id, "domain": d, "recipients": rs, "attempts": 0,
-                "next_attempt_at": now, "lease_owner": None, "lease_expires_at": None, "created_at": now}
+                "next_attempt_at": now, "lease_owner": None, "lease_expires_at": None, "created_at": now,
+                "deliver_by": deliver_by, "require_tls": require_tls}
                for d, rs in domains.items()]
     store.write_sync(lambda c: repo.insert_accepted(c, [message], entries, [send_event(mail)], {}))
     return message_id

@@ -29,3 +29,11 @@ def test_next_attempt_never_passes_the_deadline_and_the_last_try_is_at_the_deadl
 
 def test_default_maximum_delivery_time_is_ses_fourteen_hours():
     assert RetryPolicy().max_delivery_seconds == SES_MAX_DELIVERY_SECONDS == 14 * 3600
+
+
+def test_a_configuration_sets_deadline_replaces_the_servers():
+    policy = RetryPolicy(first_delay=60, jitter=0, max_delivery_seconds=SES_MAX_DELIVERY_SECONDS)
+    assert policy.expires_at(1000.0, deliver_by=1300.0) == 1300.0
+    assert policy.next_attempt(attempts=1, now=1000.0, accepted_at=1000.0, deliver_by=1030.0) == 1030.0
+    assert policy.next_attempt(attempts=1, now=1300.0, accepted_at=1000.0, deliver_by=1300.0) is None
+    assert policy.next_attempt(attempts=1, now=1000.0, accepted_at=1000.0) == 1060.0

@@ -11,6 +11,7 @@ import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from openses.core import ids, mime
 from openses.core.accounts import Account, Principal
@@ -228,7 +229,7 @@ class SendingService:
                        "status": "queued" if by_domain else final_status(screened), "created_at": now}],
             queue=[{"message_id": message_id, "account_id": account.id, "domain": d, "recipients": rs,
                     "attempts": 0, "next_attempt_at": now, "lease_owner": None, "lease_expires_at": None,
-                    "created_at": now} for d, rs in by_domain.items()],
+                    "created_at": now, **delivery_options(admitted.feedback, now)} for d, rs in by_domain.items()],
             events=[send_row, *screened.events],
             counts={(account.id, int(now // 60)): counted(admitted.recipients)},
         )
@@ -257,6 +258,14 @@ def _with_ses_headers(message: mime.RawMessage, options: SendOptions) -> SendOpt
         check_configuration_set(config_set)
     arn = options.identity_arn or message.first("X-SES-FROM-ARN") or message.first("X-SES-SOURCE-ARN")
     return replace(options, configuration_set=config_set, tags=tuple(tags), identity_arn=arn)
+
+
+def delivery_options(feedback: SendFeedback | None, now: float) -> dict[str, Any]:
+    """The configuration set's DeliveryOptions as the queue entry keeps them (frozen at send time)."""
+    options = feedback.config_set.delivery if feedback is not None and feedback.config_set else {}
+    seconds = options.get("MaxDeliverySeconds")
+    return {"deliver_by": now + seconds if seconds else None,
+            "require_tls": True if str(options.get("TlsPolicy", "")).upper() == "REQUIRE" else None}
 
 
 def check_configuration_set(name: str) -> None:

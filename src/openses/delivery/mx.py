@@ -88,7 +88,7 @@ class MxTransport:
             ips, problem = await addresses(self._resolver, host)
             last = problem or last
             for ip in ips:
-                endpoint = Endpoint(host, ip, self._port, "starttls", self._require_tls)
+                endpoint = Endpoint(host, ip, self._port, "starttls", self._require_tls or parcel.require_tls)
                 try:
                     result = await self._pool.send(endpoint, parcel.mail_from, parcel.recipients, parcel.data)
                 except SessionFailed as e:

@@ -14,3 +14,4 @@ class Parcel:
     mail_from: str  # the envelope sender (the per-message bounce address)
     recipients: tuple[str, ...]
     data: bytes  # the message as sent: CRLF line ends, DKIM signatures on top
+    require_tls: bool = False  # the configuration set's TlsPolicy is REQUIRE

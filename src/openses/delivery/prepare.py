@@ -63,7 +63,8 @@ class Preparer:
 
     def parcel(self, entry: dict[str, Any], data: bytes) -> Parcel:
         return Parcel(entry["id"], entry["message_id"], entry["account_id"], entry["domain"],
-                      bounce_address(entry["message_id"], self._bounce_domain), tuple(entry["recipients"]), data)
+                      bounce_address(entry["message_id"], self._bounce_domain), tuple(entry["recipients"]), data,
+                      require_tls=bool(entry.get("require_tls")))
 
     async def _keys_for(self, account_id: str, domain: str) -> Sequence[SigningKey]:
         if self._lookup is None or not domain:

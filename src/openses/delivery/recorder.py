@@ -38,7 +38,8 @@ class Recorder:
         groups = outcome.by_verdict(entry["recipients"])
         later = groups.get(Verdict.TEMPORARY, [])
         retry_at = self.retry.next_attempt(attempts=entry["attempts"] + 1, now=now,
-                                           accepted_at=entry["created_at"], rand=self.rand) if later else None
+                                           accepted_at=entry["created_at"], rand=self.rand,
+                                           deliver_by=entry.get("deliver_by")) if later else None
         if retry_at is not None:
             if not drepo.reschedule(conn, entry["id"], self.owner, retry_at, [a for a, _ in later]):
                 return False
@@ -86,7 +87,7 @@ class Recorder:
             kind = bounce.classify(later[0][1]).delay_type or "Undetermined"
             rows.append(delivery_delay_event(
                 mail_json, [_recipient(a, r, bounce.parse_reply(r).status) for a, r in later], at=now,
-                delay_type=kind, expires_at=self.retry.expires_at(entry["created_at"]),
+                delay_type=kind, expires_at=self.retry.expires_at(entry["created_at"], entry.get("deliver_by")),
                 reporting_mta=outcome.reporting_mta))
         return rows
 

@@ -24,6 +24,11 @@ class RelayTransport:
         self._reporting = reporting_mta
 
     async def deliver(self, parcel: Parcel) -> Outcome:
+        if parcel.require_tls and not self._endpoint.require_tls:
+            # TlsPolicy REQUIRE, and the relay is configured without TLS: never send it in the clear.
+            return failed_outcome(f"451 4.7.10 Relay {self._endpoint.host} is used without TLS, and the "
+                                  "configuration set requires TLS", reporting_mta=self._reporting,
+                                  remote_mta=self._endpoint.host)
         try:
             result = await self._pool.send(self._endpoint, parcel.mail_from, parcel.recipients, parcel.data)
         except SessionFailed as e:

@@ -26,14 +26,16 @@ class RetryPolicy:
         base = min(self.first_delay * self.factor ** max(attempts - 1, 0), self.max_delay)
         return max(0.0, base * (1 + self.jitter * (2 * rand() - 1)))
 
-    def expires_at(self, accepted_at: float) -> float:
-        return accepted_at + self.max_delivery_seconds
+    def expires_at(self, accepted_at: float, deliver_by: float | None = None) -> float:
+        """The delivery deadline: the configuration set's MaxDeliverySeconds (frozen into
+        `deliver_by` at send time) when it has one, else the server's."""
+        return deliver_by if deliver_by is not None else accepted_at + self.max_delivery_seconds
 
     def next_attempt(self, *, attempts: int, now: float, accepted_at: float,
-                     rand: Callable[[], float] = random.random) -> float | None:
+                     rand: Callable[[], float] = random.random, deliver_by: float | None = None) -> float | None:
         """When to try next, or None when the delivery time is up. The last try happens at the
         deadline itself, so a message is never given up before its time."""
-        deadline = self.expires_at(accepted_at)
+        deadline = self.expires_at(accepted_at, deliver_by)
         if now >= deadline:
             return None
         return min(now + self.delay(attempts, rand), deadline)

@@ -95,6 +95,9 @@ queue = Table(
     Column("lease_owner", String(64), nullable=True),
     Column("lease_expires_at", Float, nullable=True),
     Column("created_at", Float, nullable=False),
+    # The configuration set's DeliveryOptions, frozen at send time (NULL: the server's defaults).
+    Column("deliver_by", Float, nullable=True),  # created_at + MaxDeliverySeconds
+    Column("require_tls", Boolean, nullable=True),  # TlsPolicy REQUIRE
     Index("ix_queue_due", "next_attempt_at"),
 )
 

@@ -1,0 +1,75 @@
+"""A configuration set's DeliveryOptions reach delivery: TlsPolicy REQUIRE keeps mail off a
+server that offers no STARTTLS (while mail without the set goes through in the clear, as SES's
+OPTIONAL does), and MaxDeliverySeconds bounds how long delivery is tried. A real server in mx
+mode, a loopback DNS server and a real Postfix without TLS."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from openses.store.store import Store
+from tests.support import postfix as pf
+from tests.support.delivery_queue import of_type
+from tests.support.dns_server import DnsServer
+from tests.support.mail_dns import ZONES, point_mx
+
+pytestmark = [pytest.mark.e2e,
+              pytest.mark.skipif(not pf.available(), reason="needs Debian's postfix (apt-get install postfix)")]
+SIMPLE = {"Simple": {"Subject": {"Data": "options"}, "Body": {"Text": {"Data": "hello"}}}}
+
+
+@pytest.fixture
+def zone() -> Iterator[DnsServer]:
+    server = DnsServer()
+    server.start(ZONES)
+    point_mx(server)
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def plain_mta() -> Iterator[pf.PostfixServer]:
+    server = pf.PostfixServer(domains=["example.org"], tls=False).start()
+    yield server
+    server.stop()
+
+
+def wait_for(check, timeout: float = 30.0):  # noqa: ANN001, ANN201
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = check()
+        if found:
+            return found
+        time.sleep(0.05)
+    raise TimeoutError("condition not reached")
+
+
+def test_configuration_set_requiring_tls_keeps_mail_off_a_server_without_starttls(
+        server_factory, database_url, zone, plain_mta):
+    server = server_factory(OPENSES_DELIVERY_MODE="mx", OPENSES_DNS_NAMESERVERS=zone.address,
+                            OPENSES_MX_PORT=str(plain_mta.port)).start()
+    ses = server.client("sesv2", server.new_account("acme"))
+    ses.create_configuration_set(ConfigurationSetName="secure",
+                                 DeliveryOptions={"TlsPolicy": "REQUIRE", "MaxDeliverySeconds": 600})
+    secure = ses.send_email(FromEmailAddress="news@example.com", ConfigurationSetName="secure",
+                            Destination={"ToAddresses": ["secret@example.org"]}, Content=SIMPLE)["MessageId"]
+    sent_at = time.time()
+    clear = ses.send_email(FromEmailAddress="news@example.com",
+                           Destination={"ToAddresses": ["public@example.org"]}, Content=SIMPLE)["MessageId"]
+    assert len(plain_mta.wait_for("public@example.org")) == 1
+    store = Store.open(database_url)
+    try:
+        [delay] = wait_for(lambda: of_type(store, secure, "DeliveryDelay"))
+        assert of_type(store, clear, "Delivery")
+    finally:
+        store.close()
+    [rcpt] = delay["delayedRecipients"]
+    assert rcpt["status"] == "4.7.10" and "does not offer STARTTLS" in rcpt["diagnosticCode"]
+    # MaxDeliverySeconds, not the server's 14 hours, sets when SES gives up.
+    expires = dt.datetime.fromisoformat(delay["expirationTime"].replace("Z", "+00:00")).timestamp()
+    assert sent_at - 5 < expires - 600 < sent_at + 5
+    assert plain_mta.messages("secret@example.org") == []
