@@ -1,11 +1,13 @@
-"""A configuration set's DeliveryOptions reach delivery: TlsPolicy REQUIRE keeps mail off a
-server that offers no STARTTLS (while mail without the set goes through in the clear, as SES's
-OPTIONAL does), and MaxDeliverySeconds bounds how long delivery is tried. A real server in mx
-mode, a loopback DNS server and a real Postfix without TLS."""
+"""What a send's settings change in delivery. A configuration set's DeliveryOptions: TlsPolicy
+REQUIRE keeps mail off a server that offers no STARTTLS (while mail without the set goes through in
+the clear, as SES's OPTIONAL does), and MaxDeliverySeconds bounds how long delivery is tried. An
+identity's verified custom MAIL FROM domain becomes the envelope sender's domain. A real server in
+mx mode, a loopback DNS server and a real Postfix without TLS."""
 
 from __future__ import annotations
 
 import datetime as dt
+import email
 import time
 from collections.abc import Iterator
 
@@ -73,3 +75,20 @@ def test_configuration_set_requiring_tls_keeps_mail_off_a_server_without_starttl
     expires = dt.datetime.fromisoformat(delay["expirationTime"].replace("Z", "+00:00")).timestamp()
     assert sent_at - 5 < expires - 600 < sent_at + 5
     assert plain_mta.messages("secret@example.org") == []
+
+
+def test_envelope_sender_is_on_the_verified_custom_mail_from_domain(server_factory, zone, plain_mta):
+    server = server_factory(OPENSES_DELIVERY_MODE="mx", OPENSES_DNS_NAMESERVERS=zone.address,
+                            OPENSES_MX_PORT=str(plain_mta.port), OPENSES_DNS_CHECK_INTERVAL="0.2",
+                            OPENSES_MAIL_HOST="feedback.openses.test").start()
+    creds = server.new_account("acme")
+    ses = server.client("ses", creds)
+    zone.set_records("bounce.example.com", "MX", ["10 feedback.openses.test."])
+    zone.set_records("bounce.example.com", "TXT", ["v=spf1 ip4:127.0.0.1 -all"])
+    ses.set_identity_mail_from_domain(Identity="example.com", MailFromDomain="bounce.example.com")
+    wait_for(lambda: ses.get_identity_mail_from_domain_attributes(Identities=["example.com"])
+             ["MailFromDomainAttributes"]["example.com"]["MailFromDomainStatus"] == "Success")
+    mid = ses.send_email(Source="news@example.com", Destination={"ToAddresses": ["alice@example.org"]},
+                         Message={"Subject": {"Data": "hi"}, "Body": {"Text": {"Data": "hello"}}})["MessageId"]
+    [raw] = plain_mta.wait_for("alice@example.org")
+    assert email.message_from_bytes(raw)["Return-Path"] == f"<{mid}@bounce.example.com>"

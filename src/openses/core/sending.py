@@ -66,6 +66,7 @@ class _Admitted:
     recipients: tuple[str, ...]
     to: tuple[str, ...] = field(default_factory=tuple)
     feedback: SendFeedback | None = None  # configuration set and suppression list (feedback loop)
+    mail_from_domain: str | None = None  # the identity's verified custom MAIL FROM domain
 
 
 class SendingService:
@@ -178,7 +179,7 @@ class SendingService:
             raise MessageRejected(
                 "Email address is not verified. The following identities failed the check in region "
                 f"{self._region.upper()}: {', '.join(failed)}")
-        await self._directory.remember(  # raises under BehaviorOnMxFailure REJECT_MESSAGE
+        mail_from = await self._directory.remember(  # raises under BehaviorOnMxFailure REJECT_MESSAGE
             "mail_from", f"{account.id}/{from_box.address}",
             lambda: mail_from_domain(self._store, account.id, from_box.address))
         feedback = await admission(self._feedback, self._store, self._directory, account.id, from_box.address,
@@ -186,7 +187,8 @@ class SendingService:
         if counted(recipients):  # mailbox simulator recipients do not count against the quota
             self._limiter.take(account.id, counted(recipients), max_per_day=account.max_24h_send,
                                max_rate=account.max_send_rate)
-        return _Admitted(account, from_box, envelope or from_box.address, recipients, feedback=feedback)
+        return _Admitted(account, from_box, envelope or from_box.address, recipients, feedback=feedback,
+                         mail_from_domain=mail_from)
 
     def _authorize(self, principal: Principal, account: Account, from_box: Mailbox,
                    recipients: tuple[str, ...], verified: frozenset[str],
@@ -229,7 +231,8 @@ class SendingService:
                        "status": "queued" if by_domain else final_status(screened), "created_at": now}],
             queue=[{"message_id": message_id, "account_id": account.id, "domain": d, "recipients": rs,
                     "attempts": 0, "next_attempt_at": now, "lease_owner": None, "lease_expires_at": None,
-                    "created_at": now, **delivery_options(admitted.feedback, now)} for d, rs in by_domain.items()],
+                    "created_at": now, "mail_from_domain": admitted.mail_from_domain,
+                    **delivery_options(admitted.feedback, now)} for d, rs in by_domain.items()],
             events=[send_row, *screened.events],
             counts={(account.id, int(now // 60)): counted(admitted.recipients)},
         )

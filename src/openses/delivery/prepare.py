@@ -2,7 +2,10 @@
 
 The envelope sender is a per-message bounce address, `<MessageId>@<bounce domain>`, the shape SES
 uses (its Return-Path is `<MessageId>@<region>.amazonses.com`): an asynchronous bounce (a DSN sent
-later to that address) names the message it is about without parsing its body.
+later to that address) names the message it is about without parsing its body. When the sending
+identity has a verified custom MAIL FROM domain, that domain replaces the bounce domain (SES: the
+domain's MX points at SES's feedback endpoint, here at openses's inbound listener), which aligns
+SPF with the From domain for DMARC.
 """
 
 from __future__ import annotations
@@ -63,7 +66,8 @@ class Preparer:
 
     def parcel(self, entry: dict[str, Any], data: bytes) -> Parcel:
         return Parcel(entry["id"], entry["message_id"], entry["account_id"], entry["domain"],
-                      bounce_address(entry["message_id"], self._bounce_domain), tuple(entry["recipients"]), data,
+                      bounce_address(entry["message_id"], entry.get("mail_from_domain") or self._bounce_domain),
+                      tuple(entry["recipients"]), data,
                       require_tls=bool(entry.get("require_tls")))
 
     async def _keys_for(self, account_id: str, domain: str) -> Sequence[SigningKey]:

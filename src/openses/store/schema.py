@@ -98,6 +98,7 @@ queue = Table(
     # The configuration set's DeliveryOptions, frozen at send time (NULL: the server's defaults).
     Column("deliver_by", Float, nullable=True),  # created_at + MaxDeliverySeconds
     Column("require_tls", Boolean, nullable=True),  # TlsPolicy REQUIRE
+    Column("mail_from_domain", String(255), nullable=True),  # custom MAIL FROM; NULL: the bounce domain
     Index("ix_queue_due", "next_attempt_at"),
 )
 
