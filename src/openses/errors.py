@@ -18,6 +18,7 @@ class SESError(Exception):
     status: ClassVar[int] = 400
     v2_status: ClassVar[int | None] = None
     sender_fault: ClassVar[bool] = True
+    sns_code: ClassVar[str | None] = None  # the SNS API's code when it differs (api/sns.py)
 
     def __init__(self, message: str = "") -> None:
         super().__init__(message)
@@ -26,6 +27,8 @@ class SESError(Exception):
     def code_for(self, service: str) -> str:
         if service == "sesv2" and self.v2_code:
             return self.v2_code
+        if service == "sns" and self.sns_code:
+            return self.sns_code
         return self.code
 
     def status_for(self, service: str) -> int:
@@ -73,6 +76,7 @@ class RequestExpired(SESError):
 class AccessDenied(SESError):
     code = "AccessDenied"
     v2_code = "AccessDeniedException"
+    sns_code = "AuthorizationError"
     status = 403
 
 
@@ -87,6 +91,7 @@ class ValidationError(SESError):
 class InvalidParameterValue(SESError):
     code = "InvalidParameterValue"
     v2_code = "BadRequestException"
+    sns_code = "InvalidParameter"
 
 
 class InvalidAction(SESError):
@@ -180,6 +185,7 @@ class ConfigurationSetSendingPausedException(SESError):
 class NotFound(SESError):
     code = "NotFoundException"
     v2_code = "NotFoundException"
+    sns_code = "NotFound"
     status = 404
 
 

@@ -1,4 +1,4 @@
-"""The HTTP front door: a bare ASGI callable for the SES v1/v2 and STS APIs.
+"""The HTTP front door: a bare ASGI callable for the SES v1/v2, STS and SNS APIs.
 
 Per request: read the body → find the service and codec → SigV4 → parse and validate from the
 model → check the key's policy → the handler → serialize. Errors are SESError subclasses,
@@ -51,7 +51,7 @@ class ApiApp:
         registry.load_all()
         self.services = services
         self.settings = services.settings
-        self.query = {"ses": QueryCodec("ses"), "sts": QueryCodec("sts")}
+        self.query = {"ses": QueryCodec("ses"), "sts": QueryCodec("sts"), "sns": QueryCodec("sns")}
         self.rest = RestJsonCodec("sesv2")
         self.verifier = SigV4Verifier()
         self.fallback = fallback
@@ -84,8 +84,8 @@ class ApiApp:
             headers = _headers(scope)
             query = parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True)
             signed = parse_signature(headers, query)
-            if not rest and signed.credential.service == "sts":
-                service = "sts"
+            if not rest and signed.credential.service in ("sts", "sns"):
+                service = signed.credential.service  # Query APIs sharing POST /: the scope says which
             raw_path = (scope.get("raw_path") or scope["path"].encode()).decode("latin-1")
             principal = await self._authenticate(signed, scope["method"], raw_path, query, headers, body, service)
             if rest:
@@ -124,13 +124,13 @@ class ApiApp:
         self.verifier.verify(signed, secret_key=principal.secret, method=method, path=raw_path,
                              query=query, headers=headers, body_sha256=None, body=body,
                              expected_region=self.settings.region,
-                             expected_services=("sts",) if service == "sts" else ("ses",))
+                             expected_services=(service,) if service in ("sts", "sns") else ("ses",))
         return principal
 
     async def _call(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         key = (ctx.service, ctx.operation)
         if key not in registry.NO_POLICY and key not in registry.SELF_AUTHORIZING:
-            action = f"{'sts' if ctx.service == 'sts' else 'ses'}:{ctx.operation}"
+            action = f"{ctx.service if ctx.service in ('sts', 'sns') else 'ses'}:{ctx.operation}"
             resource = "*"
             if not ctx.principal.policy.decide(action, resource):
                 raise AccessDenied(

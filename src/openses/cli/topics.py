@@ -30,12 +30,15 @@ def _sub_json(s: dict[str, Any]) -> dict[str, Any]:
 
 
 @topics.command("create")
-def topic_create(account: str, name: str, as_json: bool = JsonOpt) -> None:
+def topic_create(account: str, name: str, as_json: bool = JsonOpt,
+                 signature_version: str = typer.Option(None, "--signature-version", help="SNS message signatures: "
+                                                       "1 (SHA1withRSA, the default) or 2 (SHA256withRSA).")) -> None:
     """Create a topic for an account (its ARN goes in an SnsDestination's TopicArn)."""
+    attributes = {"SignatureVersion": signature_version} if signature_version else None
     with opened() as (settings, store, accounts):
         a = require_account(accounts, account)
         try:
-            arn = store.write_sync(lambda c: core_topics.create_topic(c, settings.region, a.id, name))
+            arn = store.write_sync(lambda c: core_topics.create_topic(c, settings.region, a.id, name, attributes))
         except SESError as e:
             fail(e.message)
         emit_json({"TopicArn": arn}) if as_json else typer.echo(arn)
@@ -57,7 +60,7 @@ def topic_list(account: str = typer.Argument(None), as_json: bool = JsonOpt) -> 
 def topic_delete(arn: str) -> None:
     """Delete a topic and its subscriptions."""
     with opened() as (_, store, _accounts):
-        if not store.write_sync(lambda c: frepo.delete_topic(c, arn)):
+        if not store.write_sync(lambda c: core_topics.delete_topic(c, arn)):
             fail(f"no topic {arn}")
         typer.echo(f"deleted {arn}")
 
@@ -98,7 +101,10 @@ def topic_subscriptions(arn: str = typer.Argument(None), as_json: bool = JsonOpt
 def topic_unsubscribe(subscription_arn: str) -> None:
     """Delete a subscription."""
     with opened() as (_, store, _accounts):
-        if not store.write_sync(lambda c: frepo.delete_subscription(c, subscription_arn.rpartition(":")[2])):
+        try:
+            store.write_sync(lambda c: core_topics.unsubscribe(c, core_topics.owned_subscription(
+                c, subscription_arn, None)))
+        except SESError:
             fail(f"no subscription {subscription_arn}")
         typer.echo(f"deleted {subscription_arn}")
 

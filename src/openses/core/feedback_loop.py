@@ -13,6 +13,7 @@ from openses.config import Settings
 from openses.core import reputation
 from openses.core.event_dispatch import FeedbackProcessor, Processed
 from openses.core.outbox import OutboxSender, RetryPolicy, UrllibPoster, run_loop
+from openses.core.sns_signing import signer_from
 from openses.store.store import Store
 
 
@@ -32,7 +33,8 @@ class FeedbackLoop:
         retry = RetryPolicy(settings.webhook_retry_first_seconds, settings.webhook_retry_max_seconds,
                             settings.webhook_max_age_seconds)
         self.sender = OutboxSender(store, UrllibPoster(settings.webhook_timeout), retry,
-                                   allow_private=settings.webhook_allow_private)
+                                   allow_private=settings.webhook_allow_private,
+                                   signer=signer_from(settings, store))
 
     def _pass(self, conn: Connection) -> tuple[Processed, set[str]]:
         done = self._processor.process(conn)

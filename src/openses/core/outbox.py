@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from openses.core import topics
+from openses.core.sns_signing import SnsSigner
 from openses.store import feedback_repo as frepo
 from openses.store.store import Store
 
@@ -109,7 +110,7 @@ class RetryPolicy:
 class OutboxSender:
     def __init__(self, store: Store, poster: Poster, retry: RetryPolicy, *, allow_private: bool,
                  lease_seconds: float = 120.0, batch: int = 100, clock: Callable[[], float] = time.time,
-                 rand: Callable[[], float] = random.random) -> None:
+                 rand: Callable[[], float] = random.random, signer: SnsSigner | None = None) -> None:
         self._store = store
         self._poster = poster
         self._retry = retry
@@ -118,6 +119,7 @@ class OutboxSender:
         self._batch = batch
         self._clock = clock
         self._rand = rand
+        self._signer = signer  # signs SNS envelopes (raw deliveries are sent as they are)
 
     async def send_due(self) -> int:
         """Attempt every due row once; how many were attempted."""
@@ -137,7 +139,8 @@ class OutboxSender:
         except topics.UnsafeTarget as e:
             await self._record(row, PostResult(None, str(e)), final=True)
             return
-        body = row["body"].encode()
+        body = row["body"].encode() if self._signer is None or sub["raw"] else \
+            await self._signer.signed_body(row["body"], sub["topic_arn"])
         result = await self._poster.post(sub["endpoint"], body, headers_for(row, sub, body, self._clock()))
         await self._record(row, result)
 

@@ -1,4 +1,4 @@
-"""IAM-style key policies: Allow/Deny statements over `ses:` actions, resources and conditions.
+"""IAM-style key policies: Allow/Deny statements over `ses:` (and `sns:`) actions, resources and conditions.
 
 Evaluation follows IAM: an explicit Deny wins, otherwise some Allow must match, otherwise deny.
 Actions and resources take `*` and `?` wildcards (actions case-insensitively). `sesv2:` is read as
@@ -17,9 +17,11 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
+# A key made without a policy is its account's full-access key: all of SES and of the SNS API that
+# manages the account's own topics (an account's topics are its event destinations).
 ALLOW_ALL: dict[str, Any] = {
     "Version": "2012-10-17",
-    "Statement": [{"Effect": "Allow", "Action": "ses:*", "Resource": "*"}],
+    "Statement": [{"Effect": "Allow", "Action": ["ses:*", "sns:*"], "Resource": "*"}],
 }
 
 _OPERATORS = {"StringEquals", "StringNotEquals", "StringLike", "StringNotLike",
@@ -106,7 +108,7 @@ class Policy:
 
 
 def parse_policy(document: str | Mapping[str, Any] | None) -> Policy:
-    """Compile a policy document (JSON text or dict); None means allow all of ses:*."""
+    """Compile a policy document (JSON text or dict); None means allow all of ses:* and sns:*."""
     if document is None:
         document = ALLOW_ALL
     if isinstance(document, str):

@@ -1,4 +1,4 @@
-"""The SES, SES v2 and STS service models from botocore, compiled once into plain values.
+"""The SES, SES v2, STS and SNS service models from botocore, compiled once into plain values.
 
 botocore's `Shape` objects compute their members on every attribute access; walking them per
 request would cost more than the rest of the request. Each model is therefore compiled once into
@@ -17,7 +17,7 @@ from typing import NamedTuple, Union
 
 import botocore.session
 
-SERVICES = ("ses", "sesv2", "sts")
+SERVICES = ("ses", "sesv2", "sts", "sns")
 
 #: Scalar type names as botocore spells them.
 SCALARS = frozenset(
@@ -162,7 +162,7 @@ def botocore_model(service: str):  # type: ignore[no-untyped-def]
 
 @functools.cache
 def service(name: str) -> Service:
-    """The compiled model of `name` ("ses", "sesv2" or "sts")."""
+    """The compiled model of `name` ("ses", "sesv2", "sts" or "sns")."""
     model = botocore_model(name)
     compiler = _Compiler()
     operations = {}

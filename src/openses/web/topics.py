@@ -1,5 +1,6 @@
 """The links an SNS-style subscriber follows: SubscribeURL (confirms a pending http/https
-subscription, as SNS's ConfirmSubscription does) and UnsubscribeURL."""
+subscription, as SNS's ConfirmSubscription does), UnsubscribeURL, and SigningCertURL (the
+certificate whose key signs the messages, core/sns_signing.py)."""
 
 from __future__ import annotations
 
@@ -10,8 +11,9 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from openses.api.context import Services
-from openses.core import topics
-from openses.store import feedback_repo as frepo
+from openses.core import sns_signing, topics
+from openses.errors import NotFound
+from openses.store import sns_repo
 
 _XML = "text/xml"
 _NS = "http://sns.amazonaws.com/doc/2010-03-31/"
@@ -41,11 +43,19 @@ def routes(services: Services) -> list[BaseRoute]:
 
     async def unsubscribe(request: Request) -> Response:
         arn = request.query_params.get("SubscriptionArn", "")
-        sub_id = arn.rpartition(":")[2]
-        row = await store.read(lambda c: frepo.get_subscription(c, sub_id))
-        if row is None or f"{row['topic_arn']}:{sub_id}" != arn:
+        try:
+            # the link is the capability, as SNS's UnsubscribeURL: no account to check
+            await store.write(lambda c: topics.unsubscribe(c, topics.owned_subscription(c, arn, None)))
+        except NotFound:
             return _error(404, "NotFound", "Subscription does not exist.")
-        await store.write(lambda c: frepo.delete_subscription(c, sub_id))
         return _reply("Unsubscribe", "")
 
-    return [Route("/sns/confirm", confirm, methods=["GET"]), Route("/sns/unsubscribe", unsubscribe, methods=["GET"])]
+    async def certificate(request: Request) -> Response:
+        key_id = sns_signing.key_id_from_path_name(request.path_params["name"])
+        pem = await store.read(lambda c: sns_repo.get_signing_certificate(c, key_id)) if key_id else None
+        if pem is None:
+            return _error(404, "NotFound", "No such signing certificate.")
+        return Response(pem, media_type="application/x-pem-file")
+
+    return [Route("/sns/confirm", confirm, methods=["GET"]), Route("/sns/unsubscribe", unsubscribe, methods=["GET"]),
+            Route("/sns/{name}", certificate, methods=["GET"])]
