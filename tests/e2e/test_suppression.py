@@ -117,3 +117,20 @@ def test_metrics_count_events_by_type(server):
     text = wait_until(lambda: (t := urllib.request.urlopen(f"{server.endpoint}/metrics").read().decode())
                       and 'type="Send"' in t and t)
     assert "openses_event_recipients_total" in text and "openses_webhook_outbox" in text
+
+
+def test_a_configuration_set_with_reputation_metrics_reports_its_own_rates(server_factory):
+    import urllib.request
+
+    server = server_factory(**FAST).start()
+    creds = server.new_account("acme")
+    ses = server.client("sesv2", creds)
+    ses.create_configuration_set(ConfigurationSetName="newsletter",
+                                 ReputationOptions={"ReputationMetricsEnabled": True})
+    ids = [ses.send_email(FromEmailAddress="a@example.com", Content=SIMPLE, ConfigurationSetName="newsletter",
+                          Destination={"ToAddresses": [f"n{i}@example.org"]})["MessageId"] for i in range(4)]
+    ses.send_email(FromEmailAddress="a@example.com", Content=SIMPLE, Destination={"ToAddresses": ["o@example.org"]})
+    _feedback(server, ids[0], "Bounce", "n0@example.org")
+    # one hard bounce in the set's four sends: 25 %, while the account's five sends give 20 %
+    line = f'openses_reputation_bounce_rate{{account="{creds.account_id}",configuration_set="newsletter"}} 0.25'
+    wait_until(lambda: line in urllib.request.urlopen(f"{server.endpoint}/metrics").read().decode())

@@ -22,6 +22,7 @@ from sqlalchemy.engine import Connection
 from openses.core import simulator, suppression, topics
 from openses.core.configuration_sets import EVENT_TYPES
 from openses.store import feedback_repo as frepo
+from openses.store import reputation_repo
 
 CURSOR = "events"
 GAP_PATIENCE = 30.0
@@ -111,13 +112,19 @@ class FeedbackProcessor:
                 done.suppressed += 1
 
     def _count(self, conn: Connection, rows: list[dict[str, Any]]) -> None:
+        """Per account, and per configuration set for its reputation metrics."""
         counts: dict[tuple[str, int, str], int] = {}
+        by_set: dict[tuple[str, str, int, str], int] = {}
         for event in rows:
-            minute = int(event["created_at"] // 60)
+            minute, name = int(event["created_at"] // 60), config_set_of(event)
             for kind, n in counts_of(event).items():
                 key = (event["account_id"], minute, kind)
                 counts[key] = counts.get(key, 0) + n
+                if name:
+                    set_key = (event["account_id"], name, minute, kind)
+                    by_set[set_key] = by_set.get(set_key, 0) + n
         frepo.add_counts(conn, counts)
+        reputation_repo.add_config_set_counts(conn, by_set)
 
     def _fan_out(self, conn: Connection, rows: list[dict[str, Any]], now: float, done: Processed) -> None:
         pairs = {(r["account_id"], cs) for r in rows if (cs := config_set_of(r))}

@@ -1,4 +1,6 @@
-"""Reputation: rolling bounce and complaint rates per account, judged with SES's thresholds.
+"""Reputation: rolling bounce and complaint rates per account, judged with SES's thresholds, and
+per configuration set with ReputationMetricsEnabled (measured and reported, never judged: SES
+leaves pausing a set to the user, e.g. an alarm that calls UpdateConfigurationSetSendingEnabled).
 
 Bounce rate = hard bounces / recipients sent; complaint rate = complaints / recipients sent,
 over the window (default 7 days, never before the account's last reinstatement), and only once
@@ -19,6 +21,7 @@ from dataclasses import dataclass
 from sqlalchemy.engine import Connection
 
 from openses.store import feedback_repo as frepo
+from openses.store import reputation_repo
 from openses.store import repositories as repo
 
 BOUNCE_REVIEW, BOUNCE_PAUSE = 0.05, 0.10
@@ -50,7 +53,23 @@ def judge(rates: Rates, policy: Policy) -> str:
 
 
 def rates(conn: Connection, account_id: str, since: float) -> Rates:
-    counts = frepo.counts_since(conn, account_id, math.ceil(since / 60))  # whole minutes after `since`
+    return _rates(frepo.counts_since(conn, account_id, math.ceil(since / 60)))  # whole minutes after `since`
+
+
+def config_set_rates(conn: Connection, account_id: str, name: str, since: float) -> Rates:
+    """The rates of the mail sent with one configuration set (SES's ReputationMetricsEnabled)."""
+    return _rates(reputation_repo.config_set_counts_since(conn, account_id, name, math.ceil(since / 60)))
+
+
+def config_set_reputation(conn: Connection, now: float, policy: Policy) -> list[tuple[str, str, Rates]]:
+    """(account id, set, rates) of every set with reputation metrics on, since its LastFreshStart
+    (when the set was given a fresh start) or the window, whichever is later."""
+    return [(account_id, name, config_set_rates(conn, account_id, name,
+                                                max(fresh_start or 0.0, now - policy.window_seconds)))
+            for account_id, name, fresh_start in reputation_repo.reputation_enabled_sets(conn)]
+
+
+def _rates(counts: dict[str, int]) -> Rates:
     sent = counts.get("Send", 0)
     if not sent:
         return Rates(0, 0.0, 0.0)
