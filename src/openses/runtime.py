@@ -98,6 +98,10 @@ class Server:
             from openses.core.feedback_loop import FeedbackLoop
 
             self.tasks += FeedbackLoop(settings, self.store, self.services.directory.forget).start()
+            from openses.core.feedback_forwarding import start_forwarder  # bounce/complaint mail to senders
+            self.tasks.append(start_forwarder(self.store, self.services.sending, self.services.accounts,
+                                              sender_domain=settings.message_id_domain,
+                                              interval=settings.event_poll_interval))
         if "api" in self.roles:
             self.tasks.append(asyncio.create_task(self._serve_http(), name="http"))
         if "scheduler" in self.roles:  # DNS verification of identities (core/dns_verifier.py)

@@ -258,15 +258,4 @@ async def delete_email_identity(ctx: RequestContext, params: dict[str, Any]) -> 
     return {}
 
 
-@operation("sesv2", "PutEmailIdentityFeedbackAttributes")
-async def put_email_identity_feedback_attributes(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
-    await identities(ctx).set_attribute(ctx.account_id, params["EmailIdentity"], "feedback",
-                                        bool(params.get("EmailForwardingEnabled")))
-    return {}
-
-
-@operation("ses", "SetIdentityFeedbackForwardingEnabled")
-async def set_identity_feedback_forwarding_enabled(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
-    await identities(ctx).set_attribute(ctx.account_id, params["Identity"], "feedback",
-                                        bool(params["ForwardingEnabled"]))
-    return {}
+# PutEmailIdentityFeedbackAttributes and SetIdentityFeedbackForwardingEnabled: api/identity_notifications.py

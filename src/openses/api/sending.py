@@ -107,7 +107,7 @@ async def send_email_v2(ctx: RequestContext, params: dict[str, Any]) -> dict[str
             ctx.principal, from_address=params["FromEmailAddress"], to=to, cc=cc, bcc=bcc,
             reply_to=params.get("ReplyToAddresses") or [],
             content=_simple(simple["Subject"], simple["Body"], simple.get("Headers"), simple.get("Attachments")),
-            return_path=None, options=options)
+            return_path=params.get("FeedbackForwardingEmailAddress"), options=options)
         return {"MessageId": message_id}
     if "Template" in content:
         from openses.api.templates import send_email_v2_template  # templates build on this module

@@ -207,6 +207,7 @@ def _v2_base(ctx: RequestContext, params: dict[str, Any], spec: dict[str, Any], 
     return TemplatedMessage(
         from_address=params["FromEmailAddress"], to=(), cc=(), bcc=(),
         reply_to=params.get("ReplyToAddresses") or [], data=spec.get("TemplateData"),
+        return_path=params.get("FeedbackForwardingEmailAddress"),
         options=_options(ctx, params, action=action, version="2", tags_key=tags_key, max_bytes=V2_MAX_BYTES),
         headers=extras.headers, attachments=extras.attachments,
         list_management=ListManagement(lm["ContactListName"], lm.get("TopicName")) if lm else None)
@@ -231,6 +232,7 @@ async def send_email_v2_listed_simple(ctx: RequestContext, params: dict[str, Any
     message = TemplatedMessage(
         from_address=params["FromEmailAddress"], to=to, cc=cc, bcc=bcc,
         reply_to=params.get("ReplyToAddresses") or [], data=None, options=options,
+        return_path=params.get("FeedbackForwardingEmailAddress"),
         list_management=ListManagement(lm["ContactListName"], lm.get("TopicName")))
     content = _simple(simple["Subject"], simple["Body"], simple.get("Headers"), simple.get("Attachments"))
     return {"MessageId": await _sender(ctx).send_listed_simple(ctx.principal, message, content)}

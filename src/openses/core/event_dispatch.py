@@ -19,7 +19,7 @@ from typing import Any
 
 from sqlalchemy.engine import Connection
 
-from openses.core import simulator, suppression, topics
+from openses.core import identity_notifications, simulator, suppression, topics
 from openses.core.configuration_sets import EVENT_TYPES
 from openses.store import feedback_repo as frepo
 from openses.store import reputation_repo
@@ -94,6 +94,7 @@ class FeedbackProcessor:
         self._suppress(conn, rows, now, done)
         self._count(conn, rows)
         self._fan_out(conn, rows, now, done)
+        done.outbox += identity_notifications.publish(conn, rows, self._public_url, now)  # per-identity topics
         done.accounts = {r["account_id"] for r in rows}
         frepo.move_cursor(conn, CURSOR, rows[-1]["id"], now)
         self._gaps = {k: v for k, v in self._gaps.items() if k > rows[-1]["id"]}
