@@ -19,6 +19,7 @@ from openses.core.secrets import SecretBox, load_master_key
 from openses.core.sending import SendingService
 from openses.delivery.dkim import KeyLookup
 from openses.delivery.modes import build_worker
+from openses.delivery.tracking import TrackingLookup
 from openses.delivery.worker import DeliveryWorker
 from openses.store import repositories as repo
 from openses.store.store import Store
@@ -54,6 +55,10 @@ def dkim_key_lookup(settings: Settings, store: Store) -> KeyLookup:
     return lambda account_id, domain: signing_keys(store, box, account_id, domain)
 
 
+def tracking_lookup(settings: Settings, store: Store) -> TrackingLookup:
+    """The delivery worker's view of configuration sets' open and click tracking (core/tracking.py)."""
+    from openses.core.tracking import TrackingPlans, codec_from
+    return TrackingPlans(store, codec_from(settings), settings.effective_public_url, ttl=settings.cache_ttl).lookup
 def ensure_dev_account(services: Services) -> None:
     s = services.settings
     if services.accounts.find(s.dev_account_id) is None:
@@ -85,7 +90,8 @@ class Server:
         settings = self.settings
         self.store = open_store(settings)
         self.store.start()
-        self.worker = build_worker(settings, self.store, key_lookup=dkim_key_lookup(settings, self.store))
+        self.worker = build_worker(settings, self.store, key_lookup=dkim_key_lookup(settings, self.store),
+                                   tracking=tracking_lookup(settings, self.store))
         self.services = build_services(settings, self.store, on_accepted=self.worker.wake)
         if settings.dev_mode:
             ensure_dev_account(self.services)

@@ -163,8 +163,9 @@ async def describe_configuration_set_v1(ctx: RequestContext, params: dict[str, A
     out: dict[str, Any] = {"ConfigurationSet": {"Name": row["name"]}}
     if "eventDestinations" in wanted:
         out["EventDestinations"] = [_v1_destination(r) for r in await svc.destinations(ctx.account_id, row["name"])]
-    if "trackingOptions" in wanted and options.get("TrackingOptions"):
-        out["TrackingOptions"] = {"CustomRedirectDomain": options["TrackingOptions"].get("CustomRedirectDomain")}
+    if "trackingOptions" in wanted and "TrackingOptions" in options:
+        domain = options["TrackingOptions"].get("CustomRedirectDomain")
+        out["TrackingOptions"] = {"CustomRedirectDomain": domain} if domain else {}
     if "deliveryOptions" in wanted:
         out["DeliveryOptions"] = {"TlsPolicy": options.get("DeliveryOptions", {}).get("TlsPolicy", "Optional")}
     if "reputationOptions" in wanted:
@@ -224,7 +225,7 @@ async def put_delivery_options_v1(ctx: RequestContext, params: dict[str, Any]) -
 async def _tracking(ctx: RequestContext, params: dict[str, Any], *, exists: bool | None) -> None:
     svc = _service(ctx)
     row = await svc.get(ctx.account_id, params["ConfigurationSetName"])
-    has = bool(row["options"].get("TrackingOptions"))
+    has = "TrackingOptions" in row["options"]  # v1 may create them empty (no CustomRedirectDomain)
     if exists is False and has:
         raise TrackingOptionsAlreadyExists(f"Configuration set <{row['name']}> already has tracking options.")
     if exists is True and not has:

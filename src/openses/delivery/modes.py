@@ -12,6 +12,7 @@ from openses.delivery.pool import SessionPool
 from openses.delivery.prepare import Preparer
 from openses.delivery.relay import RelayTransport
 from openses.delivery.retry import RetryPolicy
+from openses.delivery.tracking import TrackingLookup
 from openses.delivery.worker import DeliveryWorker, Transport
 from openses.protocol.dns import DnsResolver
 from openses.store.store import Store
@@ -34,11 +35,12 @@ def build_transport(settings: Settings, hostname: str) -> Transport:
 
 
 def build_worker(settings: Settings, store: Store, *, key_lookup: KeyLookup | None = None,
-                 hostname: str | None = None) -> DeliveryWorker:
+                 hostname: str | None = None, tracking: TrackingLookup | None = None) -> DeliveryWorker:
     hostname = hostname or socket.getfqdn()
     retry = RetryPolicy(first_delay=settings.retry_first_seconds,
                         max_delivery_seconds=settings.max_delivery_seconds)
-    preparer = Preparer(bounce_domain=settings.bounce_domain or settings.message_id_domain, key_lookup=key_lookup)
+    preparer = Preparer(bounce_domain=settings.bounce_domain or settings.message_id_domain, key_lookup=key_lookup,
+                        tracking=tracking, key_ttl=settings.cache_ttl)  # a DKIM rotation is seen within cache_ttl
     return DeliveryWorker(store, build_transport(settings, hostname), lease_seconds=settings.lease_seconds,
                           poll_interval=settings.worker_poll_interval, max_in_flight=settings.delivery_concurrency,
                           per_domain=settings.delivery_per_domain, retry=retry, preparer=preparer)

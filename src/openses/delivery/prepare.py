@@ -18,6 +18,7 @@ from typing import Any
 
 from openses.delivery.dkim import DkimSigner, KeyLookup, SigningKey, to_crlf
 from openses.delivery.parcel import Parcel
+from openses.delivery.tracking import TrackingLookup, rewrite_message
 
 log = logging.getLogger("openses.delivery")
 
@@ -40,22 +41,50 @@ def from_domain(from_header: str | None, source: str) -> str:
 class Preparer:
     def __init__(self, *, bounce_domain: str, signer: DkimSigner | None = None,
                  key_lookup: KeyLookup | None = None, key_ttl: float = 60.0,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic, tracking: TrackingLookup | None = None) -> None:
         self._bounce_domain = bounce_domain
+        self._tracking = tracking
         self._signer = signer or DkimSigner()
         self._lookup = key_lookup
         self._ttl = key_ttl
         self._clock = clock
         self._keys: dict[tuple[str, str], tuple[float, Sequence[SigningKey]]] = {}
 
-    async def contents(self, messages: dict[str, dict[str, Any]], accounts: dict[str, str]) -> dict[str, bytes]:
-        """message id → the bytes to send, signed once per message (not per recipient domain)."""
+    async def contents(self, messages: dict[str, dict[str, Any]], accounts: dict[str, str],
+                       config_sets: dict[str, str | None] | None = None) -> dict[str, bytes]:
+        """message id → the bytes to send, signed once per message (not per recipient domain);
+        open and click tracking (config_sets: message id → its configuration set) comes first,
+        as the signature covers the body."""
         out: dict[str, bytes] = {}
         for message_id, row in messages.items():
             data = to_crlf(row["raw"])
+            data = await self.tracked(data, accounts[message_id], (config_sets or {}).get(message_id), message_id)
             keys = await self._keys_for(accounts[message_id], from_domain(row["from_header"], row["source"]))
             out[message_id] = self._sign(data, keys) if keys else data
         return out
+
+    async def tracks(self, account_id: str, config_set: str | None) -> bool:
+        """Whether mail sent with this configuration set gets open or click tracking."""
+        return bool(config_set and self._tracking and await self._tracker(account_id, config_set))
+
+    async def tracked(self, data: bytes, account_id: str, config_set: str | None, message_id: str) -> bytes:
+        """The message with open and click tracking when its configuration set asks for it."""
+        tracker = await self._tracker(account_id, config_set) if config_set and self._tracking else None
+        if tracker is None:
+            return data
+        try:
+            return rewrite_message(data, tracker, message_id)
+        except Exception:  # a rewriting bug must not stop delivery: the mail goes untracked
+            log.exception("tracking %s failed", message_id)
+            return data
+
+    async def _tracker(self, account_id: str, config_set: str) -> Any:
+        assert self._tracking is not None
+        try:
+            return await self._tracking(account_id, config_set)
+        except Exception:  # like a broken DKIM key: deliver untracked rather than not at all
+            log.exception("tracking lookup for %s (account %s) failed", config_set, account_id)
+            return None
 
     def _sign(self, data: bytes, keys: Sequence[SigningKey]) -> bytes:
         try:

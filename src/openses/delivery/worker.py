@@ -26,9 +26,15 @@ from openses.delivery.recorder import Attempt, Recorder
 from openses.delivery.retry import RetryPolicy
 from openses.store import delivery_repo as drepo
 from openses.store import repositories as repo
+from openses.store import tracking_repo
 from openses.store.store import Store
 
 log = logging.getLogger("openses.delivery")
+
+
+def config_sets_of(mails: dict[str, tuple[float, Any]]) -> dict[str, str | None]:
+    """message id → the configuration set it was sent with (a tag of its Send event's mail)."""
+    return {m: (mail.get("tags", {}).get("ses:configuration-set") or [None])[0] for m, (_, mail) in mails.items()}
 
 
 class Transport(Protocol):
@@ -119,7 +125,7 @@ class DeliveryWorker:
             return []
         ids = list({e["message_id"] for e in entries})
         mails = await self._store.read(lambda c: repo.send_mail_objects(c, ids))
-        contents = await self._contents(entries, ids)
+        contents = await self._contents(entries, ids, config_sets_of(mails))
         tasks = []
         for entry in entries:
             self._not_started[entry["id"]] = 1
@@ -136,11 +142,30 @@ class DeliveryWorker:
         if saturated:
             self._wake.set()
 
-    async def _contents(self, entries: list[dict[str, Any]], ids: list[str]) -> dict[str, bytes]:
+    async def _contents(self, entries: list[dict[str, Any]], ids: list[str],
+                        config_sets: dict[str, str | None]) -> dict[str, bytes]:
+        accounts = {e["message_id"]: e["account_id"] for e in entries}
         if not self._transport.needs_data:
+            try:
+                await self._track_stored(accounts, config_sets)
+            except Exception:  # the leased entries must still be delivered (untracked)
+                log.exception("tracking captured messages failed")
             return {}
         rows = await self._store.read(lambda c: drepo.messages_to_deliver(c, ids))
-        return await self._preparer.contents(rows, {e["message_id"]: e["account_id"] for e in entries})
+        return await self._preparer.contents(rows, accounts, config_sets)
+
+    async def _track_stored(self, accounts: dict[str, str], config_sets: dict[str, str | None]) -> None:
+        """Capture mode delivers the stored copy itself: open and click tracking rewrites it there
+        (rewriting is idempotent, so a message leased again is not tracked twice)."""
+        ids = [m for m, cs in config_sets.items() if m in accounts and await self._preparer.tracks(accounts[m], cs)]
+        if not ids:
+            return
+        rows = await self._store.read(lambda c: drepo.messages_to_deliver(c, ids))
+        stored = {m: bytes(r["raw"]) for m, r in rows.items()}
+        copies = {m: await self._preparer.tracked(raw, accounts[m], config_sets[m], m) for m, raw in stored.items()}
+        changed = {m: data for m, data in copies.items() if data != stored[m]}
+        if changed:
+            await self._store.write(lambda c: tracking_repo.replace_raw(c, changed))
 
     async def _handle(self, entry: dict[str, Any], data: bytes, mail: tuple[float, Any] | None) -> None:
         async with self._limiter.slot(entry["domain"]):
