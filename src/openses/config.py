@@ -133,6 +133,14 @@ class Settings(BaseSettings):
         "complaint rates are judged.")
     reputation_window_days: float = Field(7.0, description="Days of sending the reputation rates cover.")
 
+    # --- inbound feedback (issue 6): the bounce domain's MX (role inbound) ---
+    inbound_host: str = Field("127.0.0.1", description="Address the inbound MX listener (DSN bounces and ARF "
+                              "complaints for bounce_domain) binds; 0.0.0.0 to take mail from the world.")
+    inbound_port: int = Field(2525, description="Port of the inbound MX listener; the world sends to 25, so "
+                              "forward 25 to it (or run it on 25 as root).")
+    inbound_max_message_size: int = Field(
+        10_485_760, description="Largest report the inbound MX takes (SIZE, RFC 1870); bigger ones get 552.")
+
     @field_validator("dns_nameservers", mode="before")
     @classmethod
     def _split_nameservers(cls, value: Any) -> Any:

@@ -25,7 +25,7 @@ from openses.store import repositories as repo
 from openses.store.store import Store
 
 log = logging.getLogger("openses")
-ROLES = ("api", "smtp", "worker", "scheduler")
+ROLES = ("api", "smtp", "worker", "scheduler", "inbound")
 
 
 def open_store(settings: Settings) -> Store:
@@ -58,7 +58,10 @@ def dkim_key_lookup(settings: Settings, store: Store) -> KeyLookup:
 def tracking_lookup(settings: Settings, store: Store) -> TrackingLookup:
     """The delivery worker's view of configuration sets' open and click tracking (core/tracking.py)."""
     from openses.core.tracking import TrackingPlans, codec_from
+
     return TrackingPlans(store, codec_from(settings), settings.effective_public_url, ttl=settings.cache_ttl).lookup
+
+
 def ensure_dev_account(services: Services) -> None:
     s = services.settings
     if services.accounts.find(s.dev_account_id) is None:
@@ -85,6 +88,7 @@ class Server:
     worker: DeliveryWorker | None = None
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
     smtp: Any = None
+    inbound: Any = None  # the bounce domain's MX (role inbound)
 
     async def start(self) -> None:
         settings = self.settings
@@ -105,6 +109,7 @@ class Server:
 
             self.tasks += FeedbackLoop(settings, self.store, self.services.directory.forget).start()
             from openses.core.feedback_forwarding import start_forwarder  # bounce/complaint mail to senders
+
             self.tasks.append(start_forwarder(self.store, self.services.sending, self.services.accounts,
                                               sender_domain=settings.message_id_domain,
                                               interval=settings.event_poll_interval))
@@ -117,6 +122,11 @@ class Server:
             self.tasks.append(asyncio.create_task(verifier.run(settings.dns_check_interval), name="dns-verifier"))
         if "smtp" in self.roles:
             await self._start_smtp()
+        if "inbound" in self.roles:  # DSN bounces and ARF complaints (core/inbound_feedback.py)
+            from openses.core.inbound_feedback import start_inbound
+
+            self.inbound, refresher = await start_inbound(settings, self.store)
+            self.tasks.append(refresher)
 
     async def _start_smtp(self) -> None:
         from openses.smtp.gateway import PipelineBackend
@@ -157,6 +167,8 @@ class Server:
     async def stop(self) -> None:
         if self.smtp is not None:
             await self.smtp.stop()
+        if self.inbound is not None:
+            await self.inbound.stop()
         if self.worker is not None:
             await self.worker.shutdown(self.settings.delivery_grace_seconds)
         for task in self.tasks:

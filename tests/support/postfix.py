@@ -55,7 +55,11 @@ virtual   unix  -       n       n       -       -       virtual
 anvil     unix  -       -       n       -       1       anvil
 scache    unix  -       -       n       -       1       scache
 postlog   unix-dgram n  -       n       -       1       postlogd
+failer    unix  -       n       n       -       -       pipe flags=q user=nobody argv={fail_script}
 """
+# The `failer` transport: a delivery that fails after the message was accepted (pipe(8) maps
+# exit status 67, EX_NOUSER, to 5.1.1), so Postfix sends a DSN to the envelope sender.
+_FAIL_SCRIPT = "#!/bin/sh\necho 'mailbox unavailable'\nexit 67\n"
 
 
 def available() -> bool:
@@ -78,12 +82,16 @@ def self_signed(directory: Path, name: str) -> tuple[Path, Path]:
 
 
 class PostfixServer:
-    def __init__(self, *, domains: list[str], tls: bool = True, port: int | None = None) -> None:
+    def __init__(self, *, domains: list[str], tls: bool = True, port: int | None = None,
+                 transports: dict[str, str] | None = None) -> None:
+        """transports: regexp → transport(5) entries, e.g. {"^doomed": "failer:",
+        "@bounces[.]example[.]com$": "smtp:[127.0.0.1]:2525"} (DSNs to openses's inbound MX)."""
         # Postfix's daemons run as the postfix user and must reach every directory on the path,
         # which pytest's tmp_path (under a 0700 directory) does not allow: a world-traversable one.
         self.root = Path(tempfile.mkdtemp(prefix="openses-postfix-"))
         self.root.chmod(0o755)
         self.domains = domains
+        self.transports = dict(transports or {})
         self.tls = tls
         self.port = port or free_port()
         self.etc = self.root / "etc"
@@ -96,7 +104,12 @@ class PostfixServer:
         nobody = pwd.getpwnam("nobody")
         shutil.chown(self.mail, nobody.pw_uid, nobody.pw_gid)
         shutil.chown(self.root / "data", "postfix")
-        (self.etc / "master.cf").write_text(_MASTER.format(listen=f"127.0.0.1:{self.port}"))
+        fail_script = self.etc / "fail-delivery"
+        fail_script.write_text(_FAIL_SCRIPT)
+        fail_script.chmod(0o755)
+        (self.etc / "transport").write_text("".join(f"/{k}/ {v}\n" for k, v in self.transports.items()))
+        (self.etc / "master.cf").write_text(_MASTER.format(listen=f"127.0.0.1:{self.port}",
+                                                           fail_script=fail_script))
         (self.etc / "main.cf").write_text(self._main_cf(nobody.pw_uid, nobody.pw_gid))
         # regexp table (Postfix regexp_table(5)): every address but unknown* exists; all share one
         # Maildir (Postfix allows no $1 substitution here) and virtual(8) adds Delivered-To.
@@ -136,6 +149,7 @@ class PostfixServer:
             "alias_maps": "",
             "alias_database": "",
             "smtputf8_enable": "no",
+            "transport_maps": f"regexp:{self.etc / 'transport'}",
         }
         if self.tls:
             cert, key = self_signed(self.etc, "mx.postfix.test")

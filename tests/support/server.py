@@ -35,11 +35,13 @@ class OpensesServer:
     http_port: int = 0
     smtp_port: int = 0
     smtps_port: int = 0
+    inbound_port: int = 0  # the bounce domain's MX (role inbound)
 
     def __post_init__(self) -> None:
         self.http_port = free_port()
         self.smtp_port = free_port()
         self.smtps_port = free_port()
+        self.inbound_port = free_port()
 
     @property
     def endpoint(self) -> str:
@@ -54,6 +56,7 @@ class OpensesServer:
             "OPENSES_HTTP_PORT": str(self.http_port),
             "OPENSES_SMTP_PORT": str(self.smtp_port),
             "OPENSES_SMTPS_PORT": str(self.smtps_port),
+            "OPENSES_INBOUND_PORT": str(self.inbound_port),
             "OPENSES_REGION": self.region,
             "OPENSES_CACHE_TTL": "0",
             "OPENSES_WORKER_POLL_INTERVAL": "0.2",

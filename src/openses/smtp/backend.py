@@ -29,6 +29,18 @@ class SmtpBackend(Protocol):
         ...
 
 
+class Receiver(Protocol):
+    """What an MX listener (no AUTH; see session.ReceivingHandler) needs from the rest of openses."""
+
+    def recipient_reply(self, address: str) -> str | None:
+        """None to take this recipient, else the refusal reply (e.g. "550 5.7.1 …")."""
+        ...
+
+    async def receive(self, peer: str, mail_from: str, rcpt_tos: list[str], data: bytes) -> str:
+        """Store one message durably, then return the reply to give ("250 …")."""
+        ...
+
+
 @dataclass(frozen=True)
 class FakePrincipal:
     access_key_id: str

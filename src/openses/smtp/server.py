@@ -10,8 +10,8 @@ import time
 from collections.abc import Callable
 
 from openses.smtp.auth_throttle import AuthThrottle, ThrottlePolicy
-from openses.smtp.backend import SmtpBackend
-from openses.smtp.session import Sleep, SubmissionHandler, SubmissionSession
+from openses.smtp.backend import Receiver, SmtpBackend
+from openses.smtp.session import ReceivingHandler, Sleep, SubmissionHandler, SubmissionSession
 
 SES_MAX_MESSAGE_SIZE = 41_943_040  # 40 MB, SES's limit for a message sent over SMTP
 TLS_HANDSHAKE_TIMEOUT = 30.0
@@ -20,7 +20,7 @@ TLS_HANDSHAKE_TIMEOUT = 30.0
 class SmtpServer:
     def __init__(
         self,
-        backend: SmtpBackend,
+        backend: SmtpBackend | None,
         *,
         host: str,
         starttls_ports: list[int],
@@ -31,18 +31,27 @@ class SmtpServer:
         clock: Callable[[], float] = time.monotonic,
         sleep: Sleep = asyncio.sleep,
         throttle_policy: ThrottlePolicy = ThrottlePolicy(),
+        receiver: Receiver | None = None,
     ) -> None:
+        """A submission server (AUTH against `backend`), or with `receiver` instead an MX
+        listener: no AUTH, recipients and data left to the receiver (inbound feedback)."""
         self._host = host
         self._ports = {"starttls": list(starttls_ports), "tls": list(tls_ports)}
         self._ssl_context = ssl_context
         self._hostname = hostname
         self._max_message_size = max_message_size
-        self._handler = SubmissionHandler(
-            backend,
-            AuthThrottle(clock, throttle_policy),
-            max_message_size=max_message_size,
-            sleep=sleep,
-        )
+        self._require_auth = receiver is None
+        self._handler: SubmissionHandler | ReceivingHandler
+        if receiver is not None:
+            self._handler = ReceivingHandler(receiver, max_message_size=max_message_size)
+        else:
+            assert backend is not None
+            self._handler = SubmissionHandler(
+                backend,
+                AuthThrottle(clock, throttle_policy),
+                max_message_size=max_message_size,
+                sleep=sleep,
+            )
         self._listeners: list[asyncio.Server] = []
         self._sessions: set[SubmissionSession] = set()
         self.bound_ports: dict[str, list[int]] = {"starttls": [], "tls": []}
@@ -82,6 +91,7 @@ class SmtpServer:
             tls_context=self._ssl_context,
             hostname=self._hostname,
             max_message_size=self._max_message_size,
+            require_auth=self._require_auth,
         )
         self._sessions.add(session)
         session.on_close = self._sessions.discard

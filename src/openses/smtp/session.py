@@ -22,7 +22,7 @@ from aiosmtpd.smtp import MISSING, SMTP, AuthResult, Envelope, Session, TLSSetup
 from openses import errors
 from openses.smtp import replies
 from openses.smtp.auth_throttle import AuthThrottle
-from openses.smtp.backend import SmtpBackend
+from openses.smtp.backend import Receiver, SmtpBackend
 
 log = logging.getLogger(__name__)
 # aiosmtpd logs every command and connection at INFO ("mail.log"): ~5 lines a message, a
@@ -59,6 +59,7 @@ class SubmissionSession(SMTP):
         tls_context: ssl.SSLContext,
         hostname: str,
         max_message_size: int,
+        require_auth: bool = True,
     ) -> None:
         super().__init__(
             handler,
@@ -68,8 +69,10 @@ class SubmissionSession(SMTP):
             hostname=hostname,
             ident=replies.GREETING_IDENT,
             tls_context=None if implicit_tls else tls_context,
-            require_starttls=not implicit_tls,  # RFC 3207 §4: nothing but EHLO/NOOP/QUIT first
-            auth_required=True,  # no open relay: MAIL, RCPT, DATA need AUTH (RFC 4954 §6)
+            require_starttls=require_auth and not implicit_tls,  # RFC 3207 §4: nothing but EHLO/NOOP/QUIT first
+            # no open relay: MAIL, RCPT, DATA need AUTH (RFC 4954 §6). An MX listener (require_auth
+            # False) instead refuses every recipient outside its own domain at RCPT.
+            auth_required=require_auth,
             auth_require_tls=True,
             loop=asyncio.get_running_loop(),
         )
@@ -264,3 +267,56 @@ def _client_ip(session: Session | None) -> str:
 
 def _text(value: bytes) -> str:
     return value.decode("utf-8", "surrogateescape")
+
+
+class ReceivingHandler:
+    """aiosmtpd hooks for an MX listener (the inbound feedback door): no AUTH; STARTTLS offered but
+    never required (RFC 3207 §4: a publicly-referenced server must not require it); the receiver
+    decides which recipients are taken (never another domain: no open relay) and stores the data.
+    MAIL, RSET, NOOP and QUIT keep aiosmtpd's own behaviour."""
+
+    def __init__(self, receiver: Receiver, *, max_message_size: int) -> None:
+        self._receiver = receiver
+        self._max_message_size = max_message_size
+
+    async def handle_EHLO(
+        self, server: SMTP, session: Session, envelope: Envelope, hostname: str, responses: list[str]
+    ) -> list[str]:
+        session.host_name = hostname
+        keywords = [f"SIZE {self._max_message_size}", "8BITMIME", "PIPELINING", "SMTPUTF8",
+                    "ENHANCEDSTATUSCODES"]
+        if session.ssl is None and server.tls_context is not None:
+            keywords.append("STARTTLS")
+        lines = [server.hostname, *keywords]
+        return [f"250-{line}" for line in lines[:-1]] + [f"250 {lines[-1]}"]
+
+    async def handle_RCPT(
+        self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
+    ) -> str:
+        refusal = self._receiver.recipient_reply(address)
+        if refusal is not None:
+            return refusal
+        if len(envelope.rcpt_tos) >= MAX_RECIPIENTS:
+            return replies.TOO_MANY_RECIPIENTS
+        envelope.rcpt_tos.append(address)
+        envelope.rcpt_options.extend(options)
+        return replies.RCPT_OK
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        data = envelope.original_content or b""
+        if _BARE_CR_OR_LF.search(data):
+            return replies.BARE_NEWLINE
+        receive = self._receiver.receive(_client_ip(session), envelope.mail_from or "",
+                                         list(envelope.rcpt_tos), data)
+        try:
+            return await asyncio.shield(receive)  # a hang-up must not cancel the store half-way
+        except Exception:
+            log.exception("inbound mail from %r could not be stored", session.peer)
+            return replies.LOCAL_ERROR
+
+    async def handle_exception(self, error: Exception) -> str:
+        if isinstance(error, TLSSetupException):
+            log.info("STARTTLS handshake failed: %r", error.__cause__)
+        else:
+            log.error("SMTP session error", exc_info=error)
+        return replies.LOCAL_ERROR

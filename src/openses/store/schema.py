@@ -129,4 +129,5 @@ from openses.store import tables_contacts, tables_templates  # noqa: E402,F401  
 from openses.store import tables_feedback  # noqa: E402,F401  (feedback loop: configuration sets, events, suppression)
 from openses.store import tables_sns  # noqa: E402,F401  (SNS API: topic attributes, message signing keys)
 from openses.store import tables_notifications  # noqa: E402,F401  (identity feedback notifications: forwarding queue)
+from openses.store import tables_inbound  # noqa: E402,F401  (inbound feedback: reports received by the bounce MX)
 from openses.store import tables_reputation  # noqa: E402,F401  (per configuration set reputation counters)
