@@ -79,6 +79,19 @@ class Settings(BaseSettings):
     dkim_zone: str = Field(
         "dkim.openses.local", description="In cname mode, the zone the users' DKIM CNAMEs point into.",
     )
+    dns_host: str = Field("127.0.0.1", description="cname mode: address the DKIM zone's authoritative DNS "
+                          "responder (role dns) listens on, UDP and TCP.")
+    dns_port: int = Field(53, description="cname mode: port of the DKIM zone's DNS responder (53 for the "
+                          "world; a high port behind a forwarder, or in tests).")
+    dkim_zone_server: str | None = Field(
+        None, description="cname mode: host:port to ask directly for names in dkim_zone (the "
+        "responder); default: the normal resolvers, which follow the NS delegation of the zone.")
+    dkim_zone_nameserver: str | None = Field(
+        None, description="cname mode: host name the zone's NS and SOA records give for the "
+        "responder; default: mail_host.")
+    dkim_key_grace_seconds: float = Field(
+        86400.0, description="cname mode: how long a rotated-out Easy DKIM key is still served, so "
+        "that mail signed with it shortly before the rotation still verifies.")
     public_url: str | None = Field(
         None, description="Base URL of this server's web pages (verification links); default "
         "http://{http_host}:{http_port}.",

@@ -25,7 +25,7 @@ from openses.store import repositories as repo
 from openses.store.store import Store
 
 log = logging.getLogger("openses")
-ROLES = ("api", "smtp", "worker", "scheduler", "inbound")
+ROLES = ("api", "smtp", "worker", "scheduler", "dns", "inbound")
 
 
 def open_store(settings: Settings) -> Store:
@@ -88,6 +88,7 @@ class Server:
     worker: DeliveryWorker | None = None
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
     smtp: Any = None
+    dns: Any = None  # the DKIM zone's responder (role dns, cname mode only)
     inbound: Any = None  # the bounce domain's MX (role inbound)
 
     async def start(self) -> None:
@@ -122,6 +123,11 @@ class Server:
             self.tasks.append(asyncio.create_task(verifier.run(settings.dns_check_interval), name="dns-verifier"))
         if "smtp" in self.roles:
             await self._start_smtp()
+        if "dns" in self.roles and settings.dkim_mode == "cname":  # the DKIM zone (core/dkim_zone.py)
+            from openses.core.dkim_zone import start_responder
+
+            self.dns, refresher = await start_responder(settings, self.store)
+            self.tasks.append(refresher)
         if "inbound" in self.roles:  # DSN bounces and ARF complaints (core/inbound_feedback.py)
             from openses.core.inbound_feedback import start_inbound
 
@@ -167,6 +173,8 @@ class Server:
     async def stop(self) -> None:
         if self.smtp is not None:
             await self.smtp.stop()
+        if self.dns is not None:
+            await self.dns.stop()
         if self.inbound is not None:
             await self.inbound.stop()
         if self.worker is not None:

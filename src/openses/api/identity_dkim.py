@@ -26,6 +26,15 @@ async def _easy_dkim(ctx: RequestContext, domain: str, length: str) -> Identity:
     return identity
 
 
+async def _rotate(ctx: RequestContext, domain: str, length: str | None) -> Identity:
+    """Easy DKIM already in use: a new key of the next length, switched to once DNS serves it."""
+    s = ctx.services.settings
+    await dkim_keys.start_rotation(ctx.services.store, ctx.services.accounts.box, ctx.account_id, domain, length,
+                                   mode=s.dkim_mode, grace=s.dkim_key_grace_seconds, switch_now=s.dev_mode)
+    ctx.services.directory.forget(ctx.account_id)
+    return await identities(ctx).require(ctx.account_id, domain)
+
+
 async def _set_signing(ctx: RequestContext, identity_name: str, enabled: bool) -> None:
     def change(i: Identity) -> dict[str, Any]:
         if enabled and i.kind == DOMAIN and not i.dkim.get("tokens"):
@@ -103,6 +112,8 @@ async def put_email_identity_dkim_signing_attributes(ctx: RequestContext, params
         identity = await identities(ctx).use_byodkim(ctx.services.accounts.box, ctx.account_id, identity.identity,
                                                      signing["DomainSigningSelector"],
                                                      signing["DomainSigningPrivateKey"])
+    elif identity.dkim.get("origin") == "AWS_SES" and identity.dkim.get("tokens"):
+        identity = await _rotate(ctx, identity.identity, signing.get("NextSigningKeyLength"))
     else:
         identity = await _easy_dkim(ctx, identity.identity,
                                     signing.get("NextSigningKeyLength") or dkim_keys.RSA_2048)

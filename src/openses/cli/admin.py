@@ -222,3 +222,36 @@ def identity_list(account: str, as_json: bool = JsonOpt) -> None:
             return
         table(f"identities of {a.name}", ["identity", "type", "status"],
               [(i.identity, i.kind, i.status) for i in items])
+
+
+@identity_cli.command("rotate-dkim")
+def identity_rotate_dkim(account: str, domain: str,
+                         length: str = typer.Option(None, "--length", help="RSA_1024_BIT or RSA_2048_BIT; "
+                                                    "default: the identity's NextSigningKeyLength."),
+                         as_json: bool = JsonOpt) -> None:
+    """Rotate a domain's Easy DKIM key: cname mode switches by itself once the zone serves the
+    new key; txt mode prints the record to publish, and switches when the verifier sees it."""
+    import asyncio
+
+    from openses.core.dkim_keys import start_rotation
+
+    with opened() as (settings, store, accounts):
+        a = require_account(accounts, account)
+        try:
+            dkim = asyncio.run(start_rotation(store, accounts.box, a.id, normalize(domain)[0], length,
+                                              mode=settings.dkim_mode, grace=settings.dkim_key_grace_seconds,
+                                              switch_now=settings.dev_mode))
+        except SESError as e:
+            fail(e.message)
+        pending = dkim.get("next")
+        token = dkim["tokens"][pending["slot"] if pending else dkim["signing"]]
+        if as_json:
+            emit_json({"Domain": domain, "Tokens": dkim["tokens"], "NextToken": token,
+                       "NextSigningKeyLength": dkim["next_length"], "Switched": pending is None})
+            return
+        typer.echo(f"new {dkim['next_length']} key for {domain} under token {token}")
+        if pending and settings.dkim_mode == "txt":
+            typer.echo(f"publish it (see `openses dns records {account} {domain}`): signing switches "
+                       f"once the verifier sees {token}._domainkey.{domain}")
+        elif pending:
+            typer.echo(f"published in {settings.dkim_zone}; signing switches at the verifier's next pass")

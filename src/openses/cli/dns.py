@@ -1,4 +1,7 @@
-"""`openses dns …`: the DNS records a domain identity needs, and an audit of what DNS holds."""
+"""`openses dns …`: the DNS records a domain identity needs, and an audit of what DNS holds.
+
+In cname mode the DKIM records are CNAMEs into the DKIM zone; the audit follows each to its
+target and checks the key served there (`dkim_zone_server`, else through the delegation)."""
 
 from __future__ import annotations
 
@@ -9,9 +12,9 @@ import typer
 from openses.cli.context import opened, require_account
 from openses.cli.output import emit_json, fail, table
 from openses.core import dns_check
+from openses.core.dkim_zone import resolver_from
 from openses.core.dns_verifier import domain_records, publishing_from
 from openses.core.identities import DOMAIN, IdentityService
-from openses.protocol.dns import DnsResolver
 
 dns = typer.Typer(help="DNS records of domain identities: what to publish, what DNS holds.", no_args_is_help=True)
 
@@ -43,7 +46,7 @@ def dns_records(account: str, domain: str, as_json: bool = typer.Option(False, "
 def dns_audit(account: str, domain: str, as_json: bool = typer.Option(False, "--json")) -> None:
     """Look every expected record up and give a verdict per record."""
     settings, records = _records(account, domain)
-    checks = asyncio.run(dns_check.check_all(DnsResolver(settings.dns_nameservers), records.all()))
+    checks = asyncio.run(dns_check.check_all(resolver_from(settings), records.all()))
     if as_json:
         emit_json([{"purpose": c.expected.purpose, "name": c.expected.name, "type": c.expected.type,
                     "expected": c.expected.value, "required": c.expected.required, "verdict": c.verdict,

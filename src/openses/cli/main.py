@@ -41,7 +41,8 @@ def _logging(level: str) -> None:
 
 
 @app.command()
-def serve(roles: str = typer.Option("api,smtp,worker,scheduler,inbound", help="Comma-separated roles to run."),
+def serve(roles: str = typer.Option("api,smtp,worker,scheduler,dns,inbound",
+                                       help="Comma-separated roles to run (dns: the DKIM zone, cname mode only)."),
           dev: bool = typer.Option(False, "--dev", help="Development mode (same as OPENSES_DEV_MODE=1).")) -> None:
     """Run the server (creates or migrates the database first)."""
     from openses.config import load_settings

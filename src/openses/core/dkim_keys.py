@@ -4,6 +4,10 @@ bring, the DNS records that publish them, and the keys the delivery side signs w
 Private keys are sealed with the SecretBox (AES-GCM, bound to account, domain and selector) and
 never stored in clear. Easy DKIM makes three selectors, like SES's three tokens; the first signs,
 the others are published so that a rotation can switch without the user touching DNS.
+
+Rotation (`rotate`, then `switch_signing` once DNS serves the new key) is kept in the identity's
+`dkim` attributes: `signing` is the slot (0–2) that signs, `next` the slot whose new key waits to
+be seen in DNS, `retiring` (cname mode) the slot whose old key is still served until a time.
 RFC 6376 §3.6.1: the key record is `v=DKIM1; k=rsa; p=<base64 SubjectPublicKeyInfo>`.
 """
 
@@ -22,6 +26,7 @@ from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 
 from openses.core.secrets import SecretBox
 from openses.errors import InvalidParameterValue
+from openses.store import dkim_repo
 from openses.store import identities_repo as irepo
 from openses.store.store import Store
 
@@ -152,7 +157,7 @@ async def signing_keys(store: Store, box: SecretBox, account_id: str, domain: st
             continue
         return [DkimKey(candidate, r["selector"], r["algorithm"],
                         box.open(r["private_key_sealed"], key_context(account_id, candidate, r["selector"])).encode())
-                for r in found[:1]]
+                for r in found]
     return []
 
 
@@ -164,4 +169,118 @@ def _signing_rows(conn: Any, account_id: str, domain: str) -> list[dict[str, Any
     dkim = (identity["attributes"] or {}).get("dkim") or {}
     if not dkim.get("enabled") or dkim.get("status") != "SUCCESS":
         return []
-    return irepo.list_dkim_keys(conn, account_id, domain)
+    rows = irepo.list_dkim_keys(conn, account_id, domain)
+    slot = dkim.get("signing", 0)
+    return [r for r in rows if r["position"] == slot] or rows[:1]
+
+
+# --- Easy DKIM key rotation ---------------------------------------------------------------------
+
+
+def rotation_slot(dkim: dict[str, Any]) -> int:
+    """The slot a new key goes to: neither the signing one nor one still in its grace period.
+    A rotation still waiting for DNS is replaced by the new one (same slot)."""
+    if dkim.get("next"):
+        return int(dkim["next"]["slot"])
+    busy = {dkim.get("signing", 0), (dkim.get("retiring") or {}).get("slot")}
+    return next(slot for slot in range(EASY_DKIM_SELECTORS) if slot not in busy)
+
+
+def switch_signing(dkim: dict[str, Any], now: float, grace: float | None) -> dict[str, Any]:
+    """The DKIM attributes once the next key is seen in DNS: it signs from now on. With a grace
+    (cname mode) the old key stays published until now + grace; the user's DNS holds it
+    otherwise."""
+    dkim = dict(dkim)
+    nxt = dkim.pop("next")
+    old = dkim.get("signing", 0)
+    dkim.update(signing=nxt["slot"], current_length=dkim.get("next_length", dkim.get("current_length")))
+    dkim.pop("retiring", None)
+    if grace is not None:
+        dkim["retiring"] = {"slot": old, "until": now + grace}
+    return dkim
+
+
+def _easy_identity(conn: Any, account_id: str, domain: str) -> dict[str, Any]:
+    from openses.errors import NotFound
+
+    row = irepo.get_identity(conn, account_id, domain)
+    if row is None:
+        raise NotFound(f"Email identity {domain} does not exist.")
+    dkim = (row["attributes"] or {}).get("dkim") or {}
+    if row["kind"] != "DOMAIN" or dkim.get("origin") != "AWS_SES" or not dkim.get("tokens"):
+        raise InvalidParameterValue(f"{domain} does not use Easy DKIM; there is no key to rotate.")
+    return row
+
+
+async def rotate(store: Store, box: SecretBox, account_id: str, domain: str, length: str, *,
+                 keep_tokens: bool, now: float) -> dict[str, Any]:
+    """Generate the next Easy DKIM key of `length` and publish it in a free slot; the identity's
+    new `dkim` attributes. keep_tokens (cname mode): the key goes under the slot's existing token,
+    which the user's CNAME already names; otherwise under a new token the user must publish."""
+    import asyncio
+
+    bits = KEY_BITS.get(length)
+    if bits is None:
+        raise InvalidParameterValue(f"NextSigningKeyLength must be {RSA_1024} or {RSA_2048}.")
+    pem, public = await asyncio.to_thread(generate_rsa, bits)
+
+    def write(conn: Any) -> dict[str, Any]:
+        row = _easy_identity(conn, account_id, domain)
+        dkim = dict(row["attributes"]["dkim"])
+        slot = rotation_slot(dkim)
+        tokens = list(dkim["tokens"])
+        tokens[slot] = tokens[slot] if keep_tokens else new_token()
+        key = _row(box, account_id, domain, tokens[slot], pem, public, "rsa-sha256", bits, "AWS_SES", slot, now)
+        dkim_repo.replace_slot(conn, account_id, domain, slot, key)
+        dkim.update(tokens=tokens, next_length=length, generated_at=now, next={"slot": slot, "since": now})
+        irepo.update_identity(conn, account_id, domain, attributes=dict(row["attributes"], dkim=dkim), updated_at=now)
+        return dkim
+
+    return await store.write(write)
+
+
+async def retire(store: Store, box: SecretBox, account_id: str, domain: str, length: str, now: float) -> bool:
+    """cname mode, after the grace period: the rotated-out key leaves the zone; a fresh spare key
+    of `length` takes its slot (and token). Whether anything was retired."""
+    import asyncio
+
+    bits = KEY_BITS.get(length, 2048)
+    pem, public = await asyncio.to_thread(generate_rsa, bits)
+
+    def write(conn: Any) -> bool:
+        row = _easy_identity(conn, account_id, domain)
+        dkim = dict(row["attributes"]["dkim"])
+        retiring = dkim.get("retiring")
+        if not retiring or retiring["until"] > now:
+            return False
+        slot = retiring["slot"]
+        key = _row(box, account_id, domain, dkim["tokens"][slot], pem, public, "rsa-sha256", bits, "AWS_SES",
+                   slot, now)
+        dkim_repo.replace_slot(conn, account_id, domain, slot, key)
+        dkim.pop("retiring")
+        irepo.update_identity(conn, account_id, domain, attributes=dict(row["attributes"], dkim=dkim))
+        return True
+
+    return await store.write(write)
+
+
+async def start_rotation(store: Store, box: SecretBox, account_id: str, domain: str, length: str | None, *,
+                         mode: str, grace: float, switch_now: bool = False) -> dict[str, Any]:
+    """A rotation as the API and the operator start it: the next key (of `length`, else the
+    identity's NextSigningKeyLength) published in cname mode under an existing token, in txt mode
+    under a new one; `switch_now` (development mode, no DNS to wait for) signs with it at once."""
+    now = time.time()
+    if length is None:
+        row = await store.read(lambda c: _easy_identity(c, account_id, domain))
+        length = row["attributes"]["dkim"].get("next_length") or RSA_2048
+    dkim = await rotate(store, box, account_id, domain, length, keep_tokens=mode == "cname", now=now)
+    if not switch_now:
+        return dkim
+    switched = switch_signing(dkim, now, grace if mode == "cname" else None)
+
+    def write(conn: Any) -> None:
+        row = irepo.get_identity(conn, account_id, domain)
+        irepo.update_identity(conn, account_id, domain, attributes=dict(row["attributes"], dkim=switched))  # type: ignore[index]
+
+    await store.write(write)
+    return switched

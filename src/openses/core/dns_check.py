@@ -4,7 +4,8 @@ One module answers for the verifier (is the domain, its DKIM, its MAIL FROM veri
 (the records to publish), the CLI's `dns` command and the console. Records:
 - `_amazonses.<domain>` TXT: the verification token (SES v1 VerifyDomainIdentity);
 - DKIM: `<selector>._domainkey.<domain>` TXT `v=DKIM1; k=rsa; p=…` (dkim_mode txt, and always for
-  BYODKIM) or CNAME `<token>.<dkim_zone>` (dkim_mode cname, like SES's dkim.amazonses.com);
+  BYODKIM) or CNAME `<token>.<dkim_zone>` (dkim_mode cname, like SES's dkim.amazonses.com), whose
+  target must then hold the key (served by core/dkim_zone.py): both links of the chain are checked;
 - custom MAIL FROM: MX naming this server's mail host, and SPF (RFC 7208) allowing it;
 - advisory: the domain's own SPF, DMARC (RFC 7489 §6.1 `_dmarc`) and MX for receiving.
 """
@@ -27,6 +28,7 @@ class Expected:
     type: str
     value: str  # the record data to publish (TXT without quotes)
     required: bool = True
+    target_value: str = ""  # a CNAME into the DKIM zone: the TXT its target must hold
 
     def zone_line(self) -> str:
         """The record in zone-file form (RFC 1035 §5.1); long TXT split in 255-octet strings."""
@@ -66,7 +68,8 @@ def dkim_records(domain: str, keys: list[PublicKey], origin: str, publishing: Pu
     for key in keys:
         name = f"{key.selector}._domainkey.{domain}"
         if publishing.dkim_mode == "cname" and origin != "EXTERNAL":
-            out.append(Expected("dkim", name, "CNAME", f"{key.selector}.{publishing.dkim_zone}"))
+            out.append(Expected("dkim", name, "CNAME", f"{key.selector}.{publishing.dkim_zone}",
+                                target_value=key.record()))
         else:
             out.append(Expected("dkim", name, "TXT", key.record()))
     return out
@@ -130,7 +133,20 @@ def _note(expected: Expected, values: tuple[str, ...]) -> str:
 
 
 async def check(resolver: Resolver, expected: Expected) -> Check:
-    return judge(expected, await resolver.lookup(expected.name, expected.type))
+    result = judge(expected, await resolver.lookup(expected.name, expected.type))
+    if result.verdict == OK and expected.target_value:
+        return await _check_target(resolver, result)
+    return result
+
+
+async def _check_target(resolver: Resolver, cname: Check) -> Check:
+    """The CNAME is right; now the key at its target (openses's DKIM zone), as a mail receiver
+    following the chain would see it (RFC 6376 §3.6.2.2: the TXT found through the CNAME)."""
+    target = cname.expected.value
+    key = judge(Expected("dkim", target, "TXT", cname.expected.target_value), await resolver.lookup(target, "TXT"))
+    if key.verdict == OK:
+        return cname
+    return Check(cname.expected, key.verdict, cname.found, f"CNAME target {target}: {key.note or key.verdict}")
 
 
 async def check_all(resolver: Resolver, records: list[Expected]) -> list[Check]:

@@ -13,10 +13,10 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from openses.core import dns_check
+from openses.core import dkim_keys, dns_check
 from openses.core.dns_check import Check, Expected, Publishing
 from openses.core.identities import (
     DOMAIN,
@@ -28,6 +28,7 @@ from openses.core.identities import (
     Identity,
     IdentityService,
 )
+from openses.core.secrets import SecretBox
 from openses.protocol.dns import Resolver
 from openses.store import identities_repo as irepo
 from openses.store.store import Store
@@ -65,12 +66,13 @@ def email_status(identity: Identity, now: float) -> str:
 @dataclass(frozen=True)
 class DomainRecords:
     verification: list[Expected]
-    dkim: list[Expected]
+    dkim: list[Expected]  # the keys in use: what the DKIM status is about
     mail_from: list[Expected]
     advisory: list[Expected]
+    dkim_next: list[Expected] = field(default_factory=list)  # a rotated-in key not yet seen in DNS
 
     def all(self) -> list[Expected]:
-        return [*self.verification, *self.dkim, *self.mail_from, *self.advisory]
+        return [*self.verification, *self.dkim, *self.dkim_next, *self.mail_from, *self.advisory]
 
 
 async def domain_records(identities: IdentityService, identity: Identity, publishing: Publishing) -> DomainRecords:
@@ -79,11 +81,15 @@ async def domain_records(identities: IdentityService, identity: Identity, publis
     verification = ([Expected("verification", f"_amazonses.{domain}", "TXT", identity.verification_token)]
                     if identity.verification_token else [])
     keys = await identities.public_keys(identity.account_id, domain)
-    dkim = dns_check.dkim_records(domain, keys, identity.dkim.get("origin", "AWS_SES"), publishing)
+    records = dns_check.dkim_records(domain, keys, identity.dkim.get("origin", "AWS_SES"), publishing)
+    nxt = identity.dkim.get("next")
+    pending = f"{identity.dkim['tokens'][nxt['slot']]}._domainkey.{domain}" if nxt else None
+    dkim = [r for r in records if r.name != pending]
+    dkim_next = [r for r in records if r.name == pending]
     mail_from_domain = identity.mail_from.get("domain")
     mail_from = dns_check.mail_from_records(mail_from_domain, publishing) if mail_from_domain else []
     advisory = dns_check.advisory_records(domain, publishing, has_mail_from=bool(mail_from_domain))
-    return DomainRecords(verification, dkim, mail_from, advisory)
+    return DomainRecords(verification, dkim, mail_from, advisory, dkim_next)
 
 
 def _first_error(checks: list[Check]) -> str | None:
@@ -97,12 +103,15 @@ def _has_dns_error(checks: list[Check]) -> bool:
 class DnsVerifier:
     def __init__(self, store: Store, resolver: Resolver, publishing: Publishing, *,
                  clock: Callable[[], float] = time.time,
-                 on_change: Callable[[str], None] | None = None) -> None:
+                 on_change: Callable[[str], None] | None = None,
+                 box: SecretBox | None = None, grace: float = 86400.0) -> None:
         self._store = store
         self._resolver = resolver
         self._publishing = publishing
         self._clock = clock
         self._on_change = on_change
+        self._box = box  # to replace rotated-out keys after their grace period (cname mode)
+        self._grace = grace
         self.identities = IdentityService(store, clock)
 
     async def check(self, identity: Identity) -> Identity:
@@ -111,15 +120,36 @@ class DnsVerifier:
         token = await dns_check.check_all(self._resolver, records.verification)
         dkim = await dns_check.check_all(self._resolver, records.dkim)
         mx = await dns_check.check_all(self._resolver, records.mail_from[:1])  # SES: MX decides
+        seen_next = identity.dkim.get("next")
+        next_ok = dns_check.all_ok(await dns_check.check_all(self._resolver, records.dkim_next))
         now = self._clock()
 
         def change(current: Identity) -> dict[str, Any]:
-            return self._apply(current, token, dkim, mx, now)
+            values = self._apply(current, token, dkim, mx, now)
+            if next_ok and seen_next and current.dkim.get("next") == seen_next:
+                values["attributes"]["dkim"] = self._switch(values["attributes"].get("dkim") or current.dkim, now)
+            return values
 
         updated = await self.identities.update(identity.account_id, identity.identity, change)
-        if updated.status != identity.status and self._on_change is not None:
+        if (updated.status != identity.status or updated.dkim.get("signing") != identity.dkim.get("signing")) \
+                and self._on_change is not None:
             self._on_change(identity.account_id)
+        await self._retire(updated, now)
         return updated
+
+    def _switch(self, dkim: dict[str, Any], now: float) -> dict[str, Any]:
+        """The rotated-in key is in DNS: sign with it. cname mode keeps the old key in the zone
+        for the grace period; in txt mode it is the user's record, left to the user."""
+        grace = self._grace if self._publishing.dkim_mode == "cname" else None
+        log.info("DKIM signing key switched (slot %s)", dkim["next"]["slot"])
+        return dkim_keys.switch_signing(dkim, now, grace)
+
+    async def _retire(self, identity: Identity, now: float) -> None:
+        retiring = identity.dkim.get("retiring")
+        if self._box is None or not retiring or retiring["until"] > now:
+            return
+        await dkim_keys.retire(self._store, self._box, identity.account_id, identity.identity,
+                               identity.dkim.get("current_length") or dkim_keys.RSA_2048, now)
 
     def _apply(self, current: Identity, token: list[Check], dkim: list[Check], mx: list[Check],
                now: float) -> dict[str, Any]:
@@ -194,7 +224,11 @@ def publishing_from(settings: Any) -> Publishing:
 
 
 def verifier_from(settings: Any, store: Store, on_change: Callable[[str], None] | None = None) -> DnsVerifier:
-    """The scheduler's verifier, with real look-ups through the configured nameservers."""
-    from openses.protocol.dns import DnsResolver
+    """The scheduler's verifier, with real look-ups through the configured nameservers (and the
+    DKIM zone's own server for names in it, when configured: core/dkim_zone.py)."""
+    from openses.core.dkim_zone import resolver_from
+    from openses.core.secrets import load_master_key
 
-    return DnsVerifier(store, DnsResolver(settings.dns_nameservers), publishing_from(settings), on_change=on_change)
+    box = SecretBox(load_master_key(settings.master_key, settings.data_dir))
+    return DnsVerifier(store, resolver_from(settings), publishing_from(settings), on_change=on_change,
+                       box=box, grace=settings.dkim_key_grace_seconds)

@@ -1,0 +1,44 @@
+"""Queries of resource tags: the tags of email identities (in their `attributes`), configuration
+sets and contact lists (their `tags` columns), read and replaced in place. Every function takes a
+Connection; `kind` is the resource type of the ARN (identity, configuration-set, contact-list)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import and_, select, update
+from sqlalchemy.engine import Connection
+
+from openses.store.schema import identities
+from openses.store.tables_contacts import contact_lists
+from openses.store.tables_feedback import configuration_sets
+
+KINDS = ("identity", "configuration-set", "contact-list")
+Tags = list[dict[str, str]]
+
+
+def _where(kind: str, account_id: str, name: str) -> Any:
+    if kind == "identity":
+        return and_(identities.c.account_id == account_id, identities.c.identity_key == name)
+    table = configuration_sets if kind == "configuration-set" else contact_lists
+    return and_(table.c.account_id == account_id, table.c.name == name)
+
+
+def get_tags(conn: Connection, kind: str, account_id: str, name: str) -> Tags | None:
+    """The resource's tags, [] when it has none; None when there is no such resource."""
+    if kind == "identity":
+        row = conn.execute(select(identities.c.attributes).where(_where(kind, account_id, name))).first()
+        return None if row is None else list((row[0] or {}).get("tags") or [])
+    table = configuration_sets if kind == "configuration-set" else contact_lists
+    row = conn.execute(select(table.c.tags).where(_where(kind, account_id, name))).first()
+    return None if row is None else list(row[0] or [])
+
+
+def set_tags(conn: Connection, kind: str, account_id: str, name: str, tags: Tags) -> None:
+    if kind == "identity":
+        row = conn.execute(select(identities.c.attributes).where(_where(kind, account_id, name))).one()
+        attributes = dict(row[0] or {}, tags=tags)
+        conn.execute(update(identities).where(_where(kind, account_id, name)).values(attributes=attributes))
+        return
+    table = configuration_sets if kind == "configuration-set" else contact_lists
+    conn.execute(update(table).where(_where(kind, account_id, name)).values(tags=tags))
