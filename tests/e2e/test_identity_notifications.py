@@ -129,3 +129,15 @@ def test_v2_feedback_forwarding_address_gets_the_bounce_mail(server_factory):
                          Content={"Simple": BODY})["MessageId"]
     feedback = feedback_mail_to(server, "feedback@example.com")
     assert mid in feedback.get_body(("plain",)).get_content()
+
+
+def test_the_simulators_ooto_address_answers_the_sender_with_an_auto_reply(server_factory):
+    server = server_factory(**FAST).start()
+    ses = server.client("ses", server.new_account("acme"))
+    mid = send(ses, "news@example.com", "ooto+holiday@simulator.amazonses.com")
+    reply = feedback_mail_to(server, "news@example.com")
+    assert reply["From"] == "ooto@simulator.amazonses.com" and reply["Auto-Submitted"] == "auto-replied"
+    assert reply["Subject"] == "Out of the office: Spring news"
+    assert mid in reply.get_body(("plain",)).get_content()
+    events = [e["eventType"] for e in server.cli_json("messages", "show", mid)["Events"]]
+    assert events == ["Send", "Delivery"]

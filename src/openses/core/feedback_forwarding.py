@@ -20,10 +20,10 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from openses.core import mime
+from openses.core import mime, simulator
 from openses.core.accounts import UNLIMITED, AccountService, Principal
 from openses.core.identities import SUCCESS, IdentityService
-from openses.core.identity_notifications import FEEDBACK_TAG
+from openses.core.identity_notifications import AUTO_REPLY, FEEDBACK_TAG
 from openses.core.policy import parse_policy
 from openses.core.sending import SendingService, SendOptions
 from openses.core.verification import SYSTEM_ACCOUNT
@@ -35,8 +35,14 @@ log = logging.getLogger("openses.events")
 MAX_ATTEMPTS = 8
 
 
+OOTO_SENDER = f"ooto@{simulator.DOMAIN}"
+
+
 def sender_of(kind: str, domain: str) -> str:
-    """SES mails bounces as MAILER-DAEMON and complaints from a complaints address."""
+    """SES mails bounces as MAILER-DAEMON and complaints from a complaints address; the mailbox
+    simulator's auto-reply comes from the simulator address itself."""
+    if kind == AUTO_REPLY:
+        return OOTO_SENDER
     return f"MAILER-DAEMON@{domain}" if kind == "Bounce" else f"complaints@{domain}"
 
 
@@ -71,14 +77,23 @@ def complaint_text(body: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def ooto_text(body: dict[str, Any]) -> str:
+    return ("I am out of the office and will answer your message when I return.\n\n"
+            "(An automatic reply from the Amazon SES mailbox simulator, as openses plays it.)\n\n"
+            f"Original message:\n{_original(body['mail'])}\n")
+
+
 def feedback_mail(kind: str, body: dict[str, Any]) -> mime.SimpleContent:
     """The mail for one frozen notification. RFC 3834 §5: an automatic message says so, so that
     responders do not answer it."""
     auto = (("Auto-Submitted", "auto-replied"),)
+    subject = (body["mail"].get("commonHeaders") or {}).get("subject")
+    if kind == AUTO_REPLY:
+        return mime.SimpleContent(subject=f"Out of the office{': ' + subject if subject else ''}",
+                                  text=ooto_text(body), headers=auto)
     if kind == "Bounce":
         return mime.SimpleContent(subject="Delivery Status Notification (Failure)", text=bounce_text(body),
                                   headers=auto)
-    subject = (body["mail"].get("commonHeaders") or {}).get("subject")
     return mime.SimpleContent(subject=f"Complaint about your message{': ' + subject if subject else ''}",
                               text=complaint_text(body), headers=auto)
 
@@ -150,7 +165,9 @@ class FeedbackForwarder:
                 account = self._accounts.find(SYSTEM_ACCOUNT)
                 if account is None:
                     raise
-        IdentityService(self._store).set_status_sync(account.id, self._domain, SUCCESS)
+        identities = IdentityService(self._store)
+        identities.set_status_sync(account.id, self._domain, SUCCESS)
+        identities.set_status_sync(account.id, simulator.DOMAIN, SUCCESS)  # ooto@'s auto-replies
         return account.id
 
 

@@ -22,7 +22,7 @@ from typing import Any
 
 from sqlalchemy.engine import Connection
 
-from openses.core import topics
+from openses.core import simulator, topics
 from openses.core.addresses import identity_key, parse_mailbox
 from openses.core.configuration_sets import EVENT_TYPES
 from openses.errors import InvalidParameterValue
@@ -32,6 +32,7 @@ from openses.store import notifications_repo as nrepo
 from openses.store import repositories as repo
 
 TYPES = ("Bounce", "Complaint", "Delivery")
+AUTO_REPLY = "AutoReply"  # the mailbox simulator's out-of-office answer (a forwarding row's kind)
 FORWARDED = ("Bounce", "Complaint")  # SES: "Feedback forwarding does not apply to delivery notifications."
 # The message tag every feedback mail carries: feedback about a feedback mail is never forwarded.
 FEEDBACK_TAG = "openses:feedback-forwarding"
@@ -207,6 +208,9 @@ def _one(conn: Connection, batch: _Batch, event: dict[str, Any], public_url: str
             batch.outbox.append(topics.outbox_row(sub["id"], "Notification", text, now, event["id"]))
     if kind in FORWARDED and should_forward(conn, event, settings):
         batch.forwards.append(forward_row(event, notification(payload, None, common=True), now))
+    if kind == "Delivery" and simulator.out_of_office(payload.get("delivery", {}).get("recipients") or []):
+        # the mailbox simulator's ooto@ answers like a person away: an auto-reply to the sender
+        batch.forwards.append(forward_row(event, notification(payload, None, common=True), now, kind=AUTO_REPLY))
 
 
 def _headers(conn: Connection, event: dict[str, Any]) -> list[dict[str, str]]:
@@ -239,10 +243,10 @@ def _destination_covers(conn: Connection, event: dict[str, Any]) -> bool:
     return any(wanted in d["event_types"] for d in frepo.destinations_of(conn, [(event["account_id"], names[0])]))
 
 
-def forward_row(event: dict[str, Any], body: dict[str, Any], now: float) -> dict[str, Any]:
+def forward_row(event: dict[str, Any], body: dict[str, Any], now: float, *, kind: str | None = None) -> dict[str, Any]:
     """A feedback mail to send: to the message's Return-Path if it had one, else its Source —
     both are the mail object's `source` (the envelope sender SES used)."""
-    return {"event_id": event["id"], "account_id": event["account_id"], "kind": event["event_type"],
+    return {"event_id": event["id"], "account_id": event["account_id"], "kind": kind or event["event_type"],
             "recipient": body["mail"]["source"], "notification": body, "status": "pending", "attempts": 0,
             "next_attempt_at": now, "lease_expires_at": None, "message_id": None, "error": None,
             "created_at": now, "finished_at": None}

@@ -3,7 +3,8 @@ mail leaving the machine, and count neither against the quota nor against reputa
 
     success@          → Delivery
     bounce@           → Bounce, Permanent/General, 5.1.1 (the address is not suppressed)
-    ooto@             → Delivery (SES also sends an auto-reply to the sender; openses does not yet)
+    ooto@             → Delivery, and an out-of-office auto-reply mailed to the sender
+                        (core/identity_notifications.py queues it, core/feedback_forwarding.py sends it)
     complaint@        → Delivery, then Complaint (ARF feedback type "abuse")
     suppressionlist@  → Bounce, Permanent/OnAccountSuppressionList
 A "+label" before the @ is ignored (success+signup@…); other local parts behave like success@.
@@ -34,6 +35,11 @@ class Simulated:
 
 def is_simulator(address: str) -> bool:
     return address.rpartition("@")[2].lower() == DOMAIN
+
+
+def out_of_office(addresses: list[str]) -> list[str]:
+    """The ooto@ addresses among these (a +label allowed): each answers with an auto-reply."""
+    return [a for a in addresses if is_simulator(a) and a.rpartition("@")[0].split("+", 1)[0].lower() == "ooto"]
 
 
 def simulate(address: str) -> Simulated:

@@ -19,7 +19,7 @@ feedback_forwards = Table(
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("event_id", BigInteger, nullable=False, unique=True),  # one feedback mail per event
     Column("account_id", String(12), nullable=False),  # the account whose mail bounced
-    Column("kind", String(16), nullable=False),  # Bounce | Complaint
+    Column("kind", String(16), nullable=False),  # Bounce | Complaint | AutoReply (simulator ooto@)
     Column("recipient", String(320), nullable=False),  # the original Return-Path, else Source
     Column("notification", JSON, nullable=False),  # the SES notification JSON, frozen at event time
     Column("status", String(16), nullable=False),  # pending | sent | failed
