@@ -68,3 +68,19 @@ def test_any_text_either_passes_or_fails_with_an_ses_error(text):
     except InvalidParameterValue:
         return
     assert "@" in out and "\n" not in out and "\r" not in out
+
+
+_PLAIN_PIECES = st.sampled_from(["a@b.example", "Ann <ann@x.example>", "J. Smith <js@y.example>", " ", ",",
+                                 "bob.o'hara+tag@z.example", "First  Last<fl@w.example>", "<only@v.example>",
+                                 "x y", "@", "<", "a@b@c", "näme <n@u.example>", "\t"])
+
+
+@given(st.lists(_PLAIN_PIECES, max_size=8).map("".join))
+def test_the_fast_address_list_path_agrees_with_the_full_parser(value):
+    from email.utils import getaddresses
+
+    from openses.core.addresses import _plain_list
+
+    fast = _plain_list(value)
+    if fast is not None:
+        assert fast == [(n, a) for n, a in getaddresses([value]) if a]

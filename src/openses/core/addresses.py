@@ -17,6 +17,9 @@ from openses.errors import InvalidParameterValue
 _SIMPLE = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+\Z")
 _LABEL = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\Z")
 _ATEXT = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+\Z")
+_NOT_PLAIN = frozenset('"()\\:;[]\r\n')
+_BARE_ADDR = re.compile(r"[^\s<>@]+@[^\s<>@]+")
+_NAME_ADDR = re.compile(r"([A-Za-z0-9!#$%&'*+/=?^_`{|}~. -]*?)\s*<([^\s<>@]+@[^\s<>@]+)>")
 
 
 @dataclass(frozen=True)
@@ -110,7 +113,31 @@ def parse_mailbox(text: str) -> Mailbox:
 
 def parse_address_list(header_value: str) -> list[Mailbox]:
     """The mailboxes of a To/Cc/Bcc header value (group syntax flattened)."""
+    plain = _plain_list(header_value)
+    if plain is not None:
+        return [Mailbox(n, check_address(a)) for n, a in plain]
     return [Mailbox(_decode_words(n), check_address(a)) for n, a in getaddresses([header_value]) if a]
+
+
+def _plain_list(value: str) -> list[tuple[str, str]] | None:
+    """The common case without the stdlib's full RFC 5322 parser (≈ 40 µs a header, on every SMTP
+    message): `addr, Name <addr>, …` with no quotes, comments, groups, escapes or encoded words.
+    None for anything else, which takes the full parser; the two agree (tests/unit/test_addresses.py)."""
+    if any(c in value for c in _NOT_PLAIN) or "=?" in value:
+        return None
+    out = []
+    for part in value.split(","):
+        part = part.strip()
+        if not part:
+            continue
+        named = _NAME_ADDR.fullmatch(part)
+        if named is not None:
+            out.append((" ".join(named.group(1).split()), named.group(2)))
+        elif _BARE_ADDR.fullmatch(part):
+            out.append(("", part))
+        else:
+            return None
+    return out
 
 
 def _decode_words(name: str) -> str:
