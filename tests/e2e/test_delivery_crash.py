@@ -18,6 +18,7 @@ from openses.store.store import Store
 from tests.support import postfix as pf
 from tests.support.dns_server import DnsServer
 from tests.support.mail_dns import ZONES, point_mx
+from tests.support.polling import wait_until
 
 pytestmark = [pytest.mark.e2e,
               pytest.mark.skipif(not pf.available(), reason="needs Debian's postfix (apt-get install postfix)")]
@@ -52,15 +53,6 @@ def tarpit(mta: pf.PostfixServer) -> Iterator[str]:
 def mx_env(zone: DnsServer, mta: pf.PostfixServer, **extra: str) -> dict[str, str]:
     return {"OPENSES_DELIVERY_MODE": "mx", "OPENSES_DNS_NAMESERVERS": zone.address,
             "OPENSES_MX_PORT": str(mta.port), "OPENSES_DELIVERY_TIMEOUT": "60", **extra}
-
-
-def wait_until(check, timeout: float = 30.0, what: str = "condition") -> None:  # noqa: ANN001
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return
-        time.sleep(0.05)
-    raise TimeoutError(f"{what} not reached after {timeout}s")
 
 
 def message_ids(mta: pf.PostfixServer) -> list[str]:

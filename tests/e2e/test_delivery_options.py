@@ -18,6 +18,7 @@ from tests.support import postfix as pf
 from tests.support.delivery_queue import of_type
 from tests.support.dns_server import DnsServer
 from tests.support.mail_dns import ZONES, point_mx
+from tests.support.polling import wait_until
 
 pytestmark = [pytest.mark.e2e,
               pytest.mark.skipif(not pf.available(), reason="needs Debian's postfix (apt-get install postfix)")]
@@ -40,16 +41,6 @@ def plain_mta() -> Iterator[pf.PostfixServer]:
     server.stop()
 
 
-def wait_for(check, timeout: float = 30.0):  # noqa: ANN001, ANN201
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = check()
-        if found:
-            return found
-        time.sleep(0.05)
-    raise TimeoutError("condition not reached")
-
-
 def test_configuration_set_requiring_tls_keeps_mail_off_a_server_without_starttls(
         server_factory, database_url, zone, plain_mta):
     server = server_factory(OPENSES_DELIVERY_MODE="mx", OPENSES_DNS_NAMESERVERS=zone.address,
@@ -65,7 +56,7 @@ def test_configuration_set_requiring_tls_keeps_mail_off_a_server_without_starttl
     assert len(plain_mta.wait_for("public@example.org")) == 1
     store = Store.open(database_url)
     try:
-        [delay] = wait_for(lambda: of_type(store, secure, "DeliveryDelay"))
+        [delay] = wait_until(lambda: of_type(store, secure, "DeliveryDelay"))
         assert of_type(store, clear, "Delivery")
     finally:
         store.close()
@@ -86,7 +77,7 @@ def test_envelope_sender_is_on_the_verified_custom_mail_from_domain(server_facto
     zone.set_records("bounce.example.com", "MX", ["10 feedback.openses.test."])
     zone.set_records("bounce.example.com", "TXT", ["v=spf1 ip4:127.0.0.1 -all"])
     ses.set_identity_mail_from_domain(Identity="example.com", MailFromDomain="bounce.example.com")
-    wait_for(lambda: ses.get_identity_mail_from_domain_attributes(Identities=["example.com"])
+    wait_until(lambda: ses.get_identity_mail_from_domain_attributes(Identities=["example.com"])
              ["MailFromDomainAttributes"]["example.com"]["MailFromDomainStatus"] == "Success")
     mid = ses.send_email(Source="news@example.com", Destination={"ToAddresses": ["alice@example.org"]},
                          Message={"Subject": {"Data": "hi"}, "Body": {"Text": {"Data": "hello"}}})["MessageId"]

@@ -20,6 +20,7 @@ from aiosmtpd.controller import Controller
 
 from tests.support.dns_server import DnsServer
 from tests.support.ports import free_port
+from tests.support.polling import eventually
 
 ZONE = "dkim.openses.test"
 
@@ -68,16 +69,6 @@ def zone_port() -> int:
 @pytest.fixture
 def cname_server(server_factory, user_dns, zone_port, sink):  # type: ignore[no-untyped-def]
     return server_factory(**_env(user_dns, zone_port, sink[1], "cname")).start()
-
-
-def eventually(fn: Callable[[], Any], want: Any, timeout: float = 20.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        got = fn()
-        if got == want or time.monotonic() > deadline:
-            assert got == want
-            return got
-        time.sleep(0.1)
 
 
 def ask(port: int, name: str, rdtype: str, *, tcp: bool = False) -> dns.message.Message:

@@ -10,6 +10,7 @@ import pytest
 
 from tests.support.ports import free_port
 from tests.support.webhook_receiver import Receiver
+from tests.support.polling import wait_until
 
 FAST = {"OPENSES_WEBHOOK_ALLOW_PRIVATE": "1", "OPENSES_EVENT_POLL_INTERVAL": "0.1",
         "OPENSES_WEBHOOK_RETRY_FIRST_SECONDS": "0.2", "OPENSES_WEBHOOK_RETRY_MAX_SECONDS": "0.4"}
@@ -22,16 +23,6 @@ def receiver():
     r = Receiver(free_port()).start()
     yield r
     r.stop()
-
-
-def wait_until(check, timeout: float = 20.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError("condition not met in time")
 
 
 def subscribed(server, account: str, url: str, *extra: str) -> tuple[str, dict]:

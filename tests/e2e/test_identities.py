@@ -7,13 +7,14 @@ import re
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from email import policy
 from typing import Any
 
 import pytest
 
 from tests.support.dns_server import DnsServer
+from tests.support.polling import eventually
 
 
 @pytest.fixture
@@ -29,16 +30,6 @@ def live(server_factory, dns):  # type: ignore[no-untyped-def]
     """A server that is not in development mode, checking DNS every 0.2 s against `dns`."""
     return server_factory(OPENSES_DNS_NAMESERVERS=dns.address, OPENSES_DNS_CHECK_INTERVAL="0.2",
                           OPENSES_MAIL_HOST="mail.openses.test").start()
-
-
-def eventually(fn: Callable[[], Any], want: Any, timeout: float = 15.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        got = fn()
-        if got == want or time.monotonic() > deadline:
-            assert got == want
-            return got
-        time.sleep(0.1)
 
 
 def verification_mail(server, to: str) -> email.message.EmailMessage:  # type: ignore[no-untyped-def]

@@ -15,6 +15,7 @@ from tests.support import postfix as pf
 from tests.support.dns_server import DnsServer
 from tests.support.mail_dns import ZONES, point_mx
 from tests.support.ports import free_port, wait_for_port
+from tests.support.polling import wait_until
 
 pytestmark = [pytest.mark.e2e]
 BOUNCE_DOMAIN = "bounces.example.com"
@@ -22,16 +23,6 @@ MAIL_FROM_DOMAIN = "mail.example.com"  # a custom MAIL FROM domain of the sender
 SIMPLE = {"Simple": {"Subject": {"Data": "Hello"}, "Body": {"Text": {"Data": "hello"}}}}
 FAST = {"OPENSES_EVENT_POLL_INTERVAL": "0.1", "OPENSES_BOUNCE_DOMAIN": BOUNCE_DOMAIN}
 needs_postfix = pytest.mark.skipif(not pf.available(), reason="needs Debian's postfix (apt-get install postfix)")
-
-
-def wait_until(check, timeout: float = 30.0, what: str = "condition"):  # noqa: ANN001, ANN201
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"{what} not reached after {timeout}s")
 
 
 @pytest.fixture

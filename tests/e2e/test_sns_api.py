@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import base64
 import json
-import time
 import urllib.request
 
 import botocore.exceptions
@@ -16,6 +15,7 @@ from cryptography.hazmat.primitives.asymmetric import padding
 
 from tests.support.ports import free_port
 from tests.support.webhook_receiver import Receiver
+from tests.support.polling import wait_until
 
 FAST = {"OPENSES_WEBHOOK_ALLOW_PRIVATE": "1", "OPENSES_EVENT_POLL_INTERVAL": "0.1",
         "OPENSES_WEBHOOK_RETRY_FIRST_SECONDS": "0.2", "OPENSES_WEBHOOK_RETRY_MAX_SECONDS": "0.4"}
@@ -34,16 +34,6 @@ def receiver():
 @pytest.fixture
 def fast_server(server_factory):
     return server_factory(**FAST).start()
-
-
-def wait_until(check, timeout: float = 20.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError("condition not met in time")
 
 
 def verify(message: dict) -> None:

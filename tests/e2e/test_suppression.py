@@ -11,19 +11,10 @@ from botocore.exceptions import ClientError
 from openses.core.events import bounce_event, complaint_event
 from openses.store import repositories as repo
 from openses.store.store import Store
+from tests.support.polling import wait_until
 
 SIMPLE = {"Simple": {"Subject": {"Data": "Hi"}, "Body": {"Text": {"Data": "hello"}}}}
 FAST = {"OPENSES_EVENT_POLL_INTERVAL": "0.1", "OPENSES_REPUTATION_MIN_VOLUME": "10"}
-
-
-def wait_until(check, timeout: float = 20.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError("condition not met in time")
 
 
 def test_suppressed_destinations_put_get_list_with_filters_and_pages_delete(server):

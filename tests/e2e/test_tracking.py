@@ -15,6 +15,7 @@ import pytest
 
 from tests.support.ports import free_port
 from tests.support.webhook_receiver import Receiver
+from tests.support.polling import wait_until
 
 FAST = {"OPENSES_WEBHOOK_ALLOW_PRIVATE": "1", "OPENSES_EVENT_POLL_INTERVAL": "0.1",
         "OPENSES_WEBHOOK_RETRY_FIRST_SECONDS": "0.2", "OPENSES_WEBHOOK_RETRY_MAX_SECONDS": "0.4"}
@@ -38,16 +39,6 @@ def fetch(url: str, agent: str = BROWSER) -> tuple[int, dict[str, str], bytes]:
             return response.status, {k.lower(): v for k, v in response.headers.items()}, response.read()
     except urllib.error.HTTPError as e:
         return e.code, {k.lower(): v for k, v in e.headers.items()}, e.read()
-
-
-def wait_until(check, timeout: float = 20.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError("condition not met in time")
 
 
 @pytest.fixture
