@@ -9,7 +9,7 @@ from openses.api.context import RequestContext
 from openses.api.registry import operation
 from openses.core.mime import Attachment, SimpleContent
 from openses.core.sending import V1_MAX_BYTES, V2_MAX_BYTES, SendOptions, check_configuration_set
-from openses.errors import InvalidParameterValue, NotImplementedOperation
+from openses.errors import InvalidParameterValue
 
 _TAG = re.compile(r"[A-Za-z0-9_-]{1,256}\Z")
 

@@ -28,7 +28,7 @@ from openses.store.tables_feedback import (
     topics,
 )
 
-from openses.store.repositories import Row, fetch_all, fetch_one  # noqa: E402  (the shared row helpers)
+from openses.store.repositories import Row, claim_pending, fetch_all, fetch_one  # noqa: E402  (shared helpers)
 
 
 def _upsert(conn: Connection, table: Any, row: Row, keys: Sequence[str]) -> None:
@@ -177,17 +177,7 @@ def insert_outbox(conn: Connection, rows: Sequence[Row]) -> None:
 
 
 def claim_outbox(conn: Connection, now: float, lease_seconds: float, limit: int) -> list[Row]:
-    """Due pending rows nobody holds, leased for `lease_seconds` (SKIP LOCKED on PostgreSQL)."""
-    free = or_(outbox.c.lease_expires_at.is_(None), outbox.c.lease_expires_at < now)
-    pick = select(outbox.c.id).where(and_(outbox.c.status == "pending", outbox.c.next_attempt_at <= now, free)) \
-        .order_by(outbox.c.next_attempt_at).limit(limit)
-    if conn.dialect.name == "postgresql":
-        pick = pick.with_for_update(skip_locked=True)
-    ids = [r[0] for r in conn.execute(pick)]
-    if not ids:
-        return []
-    conn.execute(update(outbox).where(outbox.c.id.in_(ids)).values(lease_expires_at=now + lease_seconds))
-    return fetch_all(conn, select(outbox).where(outbox.c.id.in_(ids)).order_by(outbox.c.id))
+    return claim_pending(conn, outbox, now, lease_seconds, limit)
 
 
 def record_attempt(conn: Connection, outbox_id: int, *, at: float, status_code: int | None, error: str | None,

@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import and_, insert, or_, select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.engine import Connection
 
-from openses.store.repositories import Row, fetch_all
+from openses.store.repositories import Row, claim_pending, fetch_all
 from openses.store.tables_notifications import feedback_forwards as ff
 
 
@@ -21,16 +21,7 @@ def insert_forwards(conn: Connection, rows: Sequence[Row]) -> None:
 
 def claim_forwards(conn: Connection, now: float, lease_seconds: float, limit: int) -> list[Row]:
     """Due pending rows nobody holds, leased for `lease_seconds` (SKIP LOCKED on PostgreSQL)."""
-    free = or_(ff.c.lease_expires_at.is_(None), ff.c.lease_expires_at < now)
-    pick = select(ff.c.id).where(and_(ff.c.status == "pending", ff.c.next_attempt_at <= now, free)) \
-        .order_by(ff.c.next_attempt_at).limit(limit)
-    if conn.dialect.name == "postgresql":
-        pick = pick.with_for_update(skip_locked=True)
-    ids = [r[0] for r in conn.execute(pick)]
-    if not ids:
-        return []
-    conn.execute(update(ff).where(ff.c.id.in_(ids)).values(lease_expires_at=now + lease_seconds))
-    return fetch_all(conn, select(ff).where(ff.c.id.in_(ids)).order_by(ff.c.id))
+    return claim_pending(conn, ff, now, lease_seconds, limit)
 
 
 def finish_forward(conn: Connection, row_id: int, *, at: float, status: str, message_id: str | None = None,

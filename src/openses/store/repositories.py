@@ -110,6 +110,22 @@ def delete_identity(conn: Connection, account_id: str, identity_key: str) -> int
         and_(identities.c.account_id == account_id, identities.c.identity_key == identity_key))).rowcount
 
 
+def claim_pending(conn: Connection, table: Table, now: float, lease_seconds: float, limit: int) -> list[Row]:
+    """Due pending rows nobody holds, leased for `lease_seconds` (SKIP LOCKED on PostgreSQL), of
+    an outbox-shaped table (id, status, next_attempt_at, lease_expires_at)."""
+    c = table.c
+    free = or_(c.lease_expires_at.is_(None), c.lease_expires_at < now)
+    pick = select(c.id).where(and_(c.status == "pending", c.next_attempt_at <= now, free)) \
+        .order_by(c.next_attempt_at).limit(limit)
+    if conn.dialect.name == "postgresql":
+        pick = pick.with_for_update(skip_locked=True)
+    ids = [r[0] for r in conn.execute(pick)]
+    if not ids:
+        return []
+    conn.execute(update(table).where(c.id.in_(ids)).values(lease_expires_at=now + lease_seconds))
+    return fetch_all(conn, select(table).where(c.id.in_(ids)).order_by(c.id))
+
+
 # --- accepted mail: message + queue entries + Send event, in the caller's transaction ---------
 
 
