@@ -5,7 +5,6 @@ Complaint events land on the original message and feed the suppression list (bot
 from __future__ import annotations
 
 import smtplib
-import time
 import uuid
 from collections.abc import Iterator
 
@@ -88,6 +87,14 @@ def test_a_postfix_dsn_after_acceptance_becomes_a_bounce_event_and_a_suppression
     assert entry["Attributes"]["MessageId"] == mid
 
 
+def takes(port: int, address: str) -> bool:
+    """Whether the inbound MX accepts RCPT TO this address (it re-reads its domains periodically)."""
+    with smtplib.SMTP("127.0.0.1", port, timeout=5) as smtp:
+        smtp.ehlo()
+        smtp.mail("")
+        return smtp.rcpt(address)[0] == 250
+
+
 @needs_postfix
 def test_a_dsn_to_a_custom_mail_from_domain_is_matched_too(server_factory, zone, mta, inbound_port):
     server = server_factory(OPENSES_DELIVERY_MODE="mx", OPENSES_DNS_NAMESERVERS=zone.address,
@@ -102,7 +109,7 @@ def test_a_dsn_to_a_custom_mail_from_domain_is_matched_too(server_factory, zone,
     v1.set_identity_mail_from_domain(Identity="example.com", MailFromDomain=MAIL_FROM_DOMAIN)
     wait_until(lambda: v1.get_identity_mail_from_domain_attributes(Identities=["example.com"])
                ["MailFromDomainAttributes"]["example.com"]["MailFromDomainStatus"] == "Success", what="MAIL FROM")
-    time.sleep(0.5)  # the inbound MX reads the verified MAIL FROM domains every OPENSES_DNS_CHECK_INTERVAL
+    wait_until(lambda: takes(inbound_port, f"anyone@{MAIL_FROM_DOMAIN}"), what="the MX taking the MAIL FROM domain")
     doomed = f"doomed.{uuid.uuid4().hex[:6]}@example.org"
     mid = ses.send_email(FromEmailAddress="news@example.com", Destination={"ToAddresses": [doomed]},
                          Content=SIMPLE)["MessageId"]

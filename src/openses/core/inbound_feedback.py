@@ -221,7 +221,8 @@ async def start_inbound(settings: Settings, store: Store) -> tuple[SmtpServer, a
     from openses.smtp.tls import load_or_create_certificate
 
     bounce_domain = settings.bounce_domain or settings.message_id_domain
-    domains = MailFromDomains(store, settings.dns_check_interval)
+    # at most 30 s behind the verifier: a newly verified domain's DSNs must not meet a 550 for long
+    domains = MailFromDomains(store, min(settings.dns_check_interval, 30.0))
     await domains.refresh()
     sink = InboundFeedback(store, bounce_domain=bounce_domain, message_id_domain=settings.message_id_domain,
                            mail_from_domains=domains)
