@@ -14,16 +14,15 @@ through the zone's NS delegation, as in a real deployment.
 from __future__ import annotations
 
 import asyncio
-import logging
 from typing import Any
 
 from openses.core.dkim_keys import PublicKey
+from openses.core.outbox import run_loop
 from openses.protocol.dns import Answer, Resolver
 from openses.protocol.dns_responder import DnsResponder, ZoneData
 from openses.store import dkim_repo
 from openses.store.store import Store
 
-log = logging.getLogger("openses.dns")
 MIN_REFRESH = 0.2  # seconds between two fingerprint reads when cache_ttl is 0
 
 
@@ -52,14 +51,6 @@ class ZoneKeys:
                          for r in rows}
         self._fingerprint = fingerprint
         return True
-
-    async def run(self, interval: float) -> None:
-        while True:
-            await asyncio.sleep(max(interval, MIN_REFRESH))
-            try:
-                await self.refresh()
-            except Exception:  # the database may be briefly away: keep serving what we have
-                log.exception("refreshing the DKIM zone's keys failed")
 
 
 def in_zone(name: str, zone: str) -> bool:
@@ -104,4 +95,5 @@ async def start_responder(settings: Any, store: Store) -> tuple[DnsResponder, as
     zone = ZoneData(settings.dkim_zone.lower().rstrip("."), zone_nameserver(settings), keys.record, keys.serial)
     responder = DnsResponder(zone, settings.dns_host, settings.dns_port)
     await responder.start()
-    return responder, asyncio.create_task(keys.run(settings.cache_ttl), name="dkim-zone-keys")
+    return responder, asyncio.create_task(
+        run_loop(keys.refresh, max(settings.cache_ttl, MIN_REFRESH), "dkim-zone-keys"), name="dkim-zone-keys")

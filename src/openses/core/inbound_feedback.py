@@ -23,6 +23,7 @@ from sqlalchemy.engine import Connection
 
 from openses.config import Settings
 from openses.core import events as ev
+from openses.core.outbox import run_loop
 from openses.delivery import bounce
 from openses.delivery.outcome import Verdict
 from openses.delivery.prepare import message_id_of
@@ -191,12 +192,11 @@ def _bounced(status: RecipientStatus) -> dict[str, str]:
 
 
 class MailFromDomains:
-    """The verified custom MAIL FROM domains, read again every `interval` seconds in the
+    """The verified custom MAIL FROM domains, read again periodically in the
     background, so the listener's RCPT decision never waits for the database."""
 
-    def __init__(self, store: Store, interval: float = 60.0) -> None:
+    def __init__(self, store: Store) -> None:
         self._store = store
-        self._interval = interval
         self.current: frozenset[str] = frozenset()
 
     def __call__(self) -> frozenset[str]:
@@ -204,14 +204,6 @@ class MailFromDomains:
 
     async def refresh(self) -> None:
         self.current = await self._store.read(irepo.custom_mail_from_domains)
-
-    async def run(self) -> None:
-        while True:
-            await asyncio.sleep(self._interval)
-            try:
-                await self.refresh()
-            except Exception:  # keep the last known set; the next pass tries again
-                log.exception("reading the custom MAIL FROM domains failed")
 
 
 async def start_inbound(settings: Settings, store: Store) -> tuple[SmtpServer, asyncio.Task[None]]:
@@ -222,7 +214,7 @@ async def start_inbound(settings: Settings, store: Store) -> tuple[SmtpServer, a
 
     bounce_domain = settings.bounce_domain or settings.message_id_domain
     # at most 30 s behind the verifier: a newly verified domain's DSNs must not meet a 550 for long
-    domains = MailFromDomains(store, min(settings.dns_check_interval, 30.0))
+    domains = MailFromDomains(store)
     await domains.refresh()
     sink = InboundFeedback(store, bounce_domain=bounce_domain, message_id_domain=settings.message_id_domain,
                            mail_from_domains=domains)
@@ -234,4 +226,6 @@ async def start_inbound(settings: Settings, store: Store) -> tuple[SmtpServer, a
                             max_message_size=settings.inbound_max_message_size)
     await server.start()
     log.info("inbound MX for %s listening on %s:%s", bounce_domain, settings.inbound_host, settings.inbound_port)
-    return server, asyncio.create_task(domains.run(), name="inbound-mail-from-domains")
+    # a failed read keeps the last known set (run_loop logs it and tries again at the next pass)
+    refresher = run_loop(domains.refresh, min(settings.dns_check_interval, 30.0), "inbound-mail-from-domains")
+    return server, asyncio.create_task(refresher, name="inbound-mail-from-domains")
