@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from pathlib import Path
 from typing import TypeVar
 
 from sqlalchemy.engine import Connection, Engine
@@ -17,7 +18,9 @@ T = TypeVar("T")
 class Store:
     def __init__(self, engine: Engine, *, max_batch: int = 512) -> None:
         self.engine = engine
-        self.writer = GroupCommitWriter(engine, max_batch=max_batch)
+        database = engine.url.database if engine.dialect.name == "sqlite" else None
+        lock = Path(f"{database}.writer-lock") if database and database != ":memory:" else None
+        self.writer = GroupCommitWriter(engine, max_batch=max_batch, lock_path=lock)
         self._checkpointer = Checkpointer(engine)
         self._writer_started = False
 

@@ -3,17 +3,24 @@
 One thread owns a connection. Callers hand it a write (a function of the connection) and await
 the result; the thread takes everything queued, runs it in one transaction, commits, then wakes
 every caller at once. If the batch fails, each write is retried alone so one bad write cannot sink
-its neighbours. On SQLite this is also the single writer the database wants.
+its neighbours. On SQLite this is also the single writer the database wants; when several
+processes share one SQLite file (`openses serve --processes N`), their writers take turns through
+an exclusive lock on a file next to the database: SQLite's own busy handler would sleep in steps of
+up to 100 ms instead of waking the next writer at once, and a reader that writes later in the same
+transaction could otherwise be overtaken (the queue's lease claims read, then update).
 """
 
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import logging
+import os
 import queue
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, TypeVar
 
 from sqlalchemy.engine import Connection, Engine
@@ -47,8 +54,9 @@ class _Pending:
 
 class GroupCommitWriter:
     def __init__(self, engine: Engine, *, max_batch: int = 512,
-                 after_commit: Callable[[], None] | None = None) -> None:
+                 after_commit: Callable[[], None] | None = None, lock_path: Path | None = None) -> None:
         self._engine = engine
+        self._lock_path = lock_path
         self._max_batch = max_batch
         self._queue: queue.SimpleQueue[_Pending | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
@@ -94,6 +102,14 @@ class GroupCommitWriter:
     # --- the writer thread ------------------------------------------------------------------
 
     def _run(self) -> None:
+        lock = os.open(self._lock_path, os.O_CREAT | os.O_RDWR, 0o600) if self._lock_path else None
+        try:
+            self._serve(lock)
+        finally:
+            if lock is not None:
+                os.close(lock)
+
+    def _serve(self, lock: int | None) -> None:
         with self._engine.connect() as conn:
             while True:
                 first = self._queue.get()
@@ -110,15 +126,29 @@ class GroupCommitWriter:
                         stop = True
                         break
                     batch.append(item)
-                self._commit(conn, batch)
+                try:  # before the lock: it is held only for the SQL
+                    statements: list[repositories.Statement] | None = _accepted_statements(conn.dialect.name, batch)
+                except Exception:  # a row that cannot be encoded: _commit finds it
+                    statements = None
+                if lock is None:
+                    self._commit(conn, batch, statements)
+                else:
+                    fcntl.flock(lock, fcntl.LOCK_EX)  # the other processes' writers (see above)
+                    try:
+                        self._commit(conn, batch, statements)
+                    finally:
+                        fcntl.flock(lock, fcntl.LOCK_UN)
                 self._notify(batch)
                 if stop:
                     return
 
-    def _commit(self, conn: Connection, batch: list[_Pending]) -> None:
+    def _commit(self, conn: Connection, batch: list[_Pending],
+                 statements: list[repositories.Statement] | None) -> None:
         try:
+            if statements is None:
+                statements = _accepted_statements(conn.dialect.name, batch)
             with conn.begin():
-                _insert_accepted(conn, [i.write for i in batch if isinstance(i.write, Accepted)])
+                repositories.run_statements(conn, statements)
                 for item in batch:
                     if not isinstance(item.write, Accepted):
                         item.result = item.write(conn)
@@ -129,7 +159,7 @@ class GroupCommitWriter:
                 batch[0].error = _current_error()
                 return
             for item in batch:  # find the bad one: each alone
-                self._commit(conn, [item])
+                self._commit(conn, [item], None)
             return
         if self._after_commit is not None:
             try:
@@ -153,15 +183,16 @@ class GroupCommitWriter:
                 pass
 
 
-def _insert_accepted(conn: Connection, items: list[Accepted]) -> None:
+def _accepted_statements(dialect: str, batch: list[_Pending]) -> list[repositories.Statement]:
+    items = [i.write for i in batch if isinstance(i.write, Accepted)]
     if not items:
-        return
+        return []
     counts: dict[tuple[str, int], int] = {}
     for a in items:
         for k, n in a.counts.items():
             counts[k] = counts.get(k, 0) + n
-    repositories.insert_accepted(
-        conn,
+    return repositories.accepted_statements(
+        dialect,
         [m for a in items for m in a.messages],
         [q for a in items for q in a.queue],
         [e for a in items for e in a.events],
