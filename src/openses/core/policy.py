@@ -13,7 +13,7 @@ import fnmatch
 import json
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
@@ -93,11 +93,27 @@ def _condition_holds(op: str, key: str, values: tuple[str, ...],
 @dataclass(frozen=True)
 class Policy:
     statements: tuple[Statement, ...]
+    # Decisions of a policy without conditions depend on (action, resource) only: a key's policy
+    # decides every request, so they are remembered (a few hundred of them at most).
+    _decided: dict[tuple[str, str], bool] = field(default_factory=dict, compare=False, repr=False)
+    _conditional: bool = field(init=False, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_conditional", any(st.conditions for st in self.statements))
 
     def decide(self, action: str, resource: str = "*",
                context: Mapping[str, Sequence[str]] | None = None) -> bool:
         """True when `action` on `resource` is allowed (explicit deny wins)."""
-        ctx = context or {}
+        if self._conditional:
+            return self._decide(action, resource, context or {})
+        decided = self._decided.get((action, resource))
+        if decided is None:
+            if len(self._decided) >= _DECISIONS_KEPT:
+                self._decided.clear()
+            decided = self._decided[(action, resource)] = self._decide(action, resource, {})
+        return decided
+
+    def _decide(self, action: str, resource: str, ctx: Mapping[str, Sequence[str]]) -> bool:
         allowed = False
         for st in self.statements:
             if st.matches(action, resource, ctx):
@@ -105,6 +121,9 @@ class Policy:
                     return False
                 allowed = True
         return allowed
+
+
+_DECISIONS_KEPT = 1024
 
 
 def parse_policy(document: str | Mapping[str, Any] | None) -> Policy:
