@@ -6,8 +6,10 @@ One process runs the real pipeline (SendingService.send_simple: the code the SES
 doors call, minus HTTP), the group-commit SQLite store (synchronous=FULL) and the delivery
 worker in relay mode; a second process runs a minimal SMTP sink that counts messages. The clock
 stops when the sink has every message and the store holds every Delivery event.
+--processes N adds N-1 processes that run only a delivery worker on the same database, as
+`openses serve --processes N` does.
 
-    python bench/delivery.py --messages 5000 --size 2048 [--postfix]
+    python bench/delivery.py --messages 5000 --size 2048 [--processes 2] [--postfix]
 
 --postfix also measures Debian's Postfix on the same machine (accept over SMTP → its durable
 queue → relay to the same sink), the issue's comparison point.
@@ -98,27 +100,59 @@ def _rsa_pem() -> bytes:
                              serialization.NoEncryption())
 
 
-async def run_openses(args: argparse.Namespace, sink_port: int, count) -> float:  # noqa: ANN001
+def _settings(data: Path, sink_port: int, connections: int):  # noqa: ANN202
     from openses.config import Settings
-    from openses.core.mime import SimpleContent
-    from openses.core.sending import SendOptions
+
+    return Settings(data_dir=data, delivery_mode="relay", relay_host="127.0.0.1", relay_port=sink_port,
+                    relay_tls="none", worker_poll_interval=0.05, delivery_per_domain=connections)
+
+
+def _worker(settings, store, pem: bytes):  # noqa: ANN001, ANN202
     from openses.delivery.dkim import DkimKey
     from openses.delivery.modes import build_worker
-    from openses.runtime import build_services
-    from openses.store import repositories as repo
-    from openses.store.store import Store
 
-    data = Path(tempfile.mkdtemp(prefix="openses-bench-"))
-    settings = Settings(data_dir=data, delivery_mode="relay", relay_host="127.0.0.1", relay_port=sink_port,
-                        relay_tls="none", worker_poll_interval=0.05, delivery_per_domain=args.connections)
-    store = Store.open(settings.effective_database_url)
-    store.start()
-    key = DkimKey("example.com", "bench", "rsa-sha256", _rsa_pem())
+    key = DkimKey("example.com", "bench", "rsa-sha256", pem)
 
     async def lookup(account_id: str, domain: str) -> list[DkimKey]:
         return [key] if domain == "example.com" else []
 
-    worker = build_worker(settings, store, key_lookup=lookup, hostname="bench.openses.local")
+    return build_worker(settings, store, key_lookup=lookup, hostname="bench.openses.local")
+
+
+def worker_main(data: Path, sink_port: int, connections: int, pem: bytes, go, stop) -> None:  # noqa: ANN001
+    """An extra process with only a delivery worker (forked before any loop or thread)."""
+    from openses.store.store import Store
+
+    go.wait()
+    settings = _settings(data, sink_port, connections)
+
+    async def run() -> None:
+        store = Store.open(settings.effective_database_url)
+        store.start()
+        worker = _worker(settings, store, pem)
+        runner = asyncio.create_task(worker.run())
+        while not stop.is_set():
+            await asyncio.sleep(0.05)
+        await worker.shutdown(grace=1)
+        runner.cancel()
+        store.close()
+
+    asyncio.run(run())
+
+
+async def run_openses(args: argparse.Namespace, sink_port: int, count, data: Path, pem: bytes,  # noqa: ANN001
+                      go) -> float:  # noqa: ANN001
+    from openses.core.mime import SimpleContent
+    from openses.core.sending import SendOptions
+    from openses.runtime import build_services
+    from openses.store import repositories as repo
+    from openses.store.store import Store
+
+    settings = _settings(data, sink_port, args.connections)
+    store = Store.open(settings.effective_database_url)
+    store.start()
+    go.set()  # the schema exists: the extra workers may open the database
+    worker = _worker(settings, store, pem)
     services = build_services(settings, store, on_accepted=worker.wake)
     account = services.accounts.create_account("bench", production=True, quota=(-1, -1))
     services.identities.set_status_sync(account.id, "example.com", "SUCCESS")
@@ -147,7 +181,6 @@ async def run_openses(args: argparse.Namespace, sink_port: int, count) -> float:
     await worker.shutdown(grace=1)
     runner.cancel()
     store.close()
-    shutil.rmtree(data, ignore_errors=True)
     return args.messages / elapsed
 
 
@@ -187,6 +220,7 @@ def main() -> None:
     p.add_argument("--size", type=int, default=2048, help="approximate message size in bytes")
     p.add_argument("--concurrency", type=int, default=256, help="sends in flight at once")
     p.add_argument("--connections", type=int, default=8, help="SMTP connections to the sink")
+    p.add_argument("--processes", type=int, default=1, help="processes running a delivery worker")
     p.add_argument("--postfix", action="store_true", help="also measure Postfix (needs root and postfix)")
     args = p.parse_args()
     from tests.support.ports import free_port, wait_for_port
@@ -198,13 +232,26 @@ def main() -> None:
     sink.start()
     ready.wait(10)
     wait_for_port(port)
+    data = Path(tempfile.mkdtemp(prefix="openses-bench-"))
+    pem = _rsa_pem()
+    fork = multiprocessing.get_context("fork")
+    go, stop = fork.Event(), fork.Event()
+    workers = [fork.Process(target=worker_main, args=(data, port, args.connections, pem, go, stop), daemon=True)
+               for _ in range(args.processes - 1)]
+    for w in workers:
+        w.start()
     try:
-        ours = asyncio.run(run_openses(args, port, count))
+        ours = asyncio.run(run_openses(args, port, count, data, pem, go))
+        stop.set()
+        for w in workers:
+            w.join(10)
         if args.postfix and os.geteuid() == 0:
             theirs = run_postfix(args, port, count)
             print(f"ratio openses / postfix: {ours / theirs:.2f}")
     finally:
+        stop.set()
         sink.terminate()
+        shutil.rmtree(data, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -65,6 +65,13 @@ class Settings(BaseSettings):
         1.0, description="Seconds between queue polls when no local send woke the worker."
     )
     lease_seconds: int = Field(300, description="How long a worker owns a leased queue entry.")
+    processes: int = Field(
+        1, ge=1, le=64,
+        description="Processes serving the api, smtp and worker roles on this host: each has its own "
+        "interpreter (the GIL caps one at about one core), they share the listening ports "
+        "(SO_REUSEPORT), the database and the sending limits; the first also runs the other roles. "
+        "Two on a 2-core machine.",
+    )
     group_commit_max: int = Field(512, description="Most writes committed together in one transaction.")
     log_level: str = Field("info", description="Log level: debug, info, warning, error.")
     dns_nameservers: Annotated[list[str], NoDecode] = Field(

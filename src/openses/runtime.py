@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
+import socket
 import time
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -14,7 +17,7 @@ from openses.config import Settings
 from openses.core.accounts import UNLIMITED, AccountService
 from openses.core.directory import Directory
 from openses.core.identities import IdentityService
-from openses.core.quota import DAY_MINUTES, SendLimiter
+from openses.core.quota import DAY_MINUTES, SendLimiter, SharedSendLimiter
 from openses.core.secrets import SecretBox, load_master_key
 from openses.core.sending import SendingService
 from openses.delivery.dkim import KeyLookup
@@ -26,6 +29,7 @@ from openses.store.store import Store
 
 log = logging.getLogger("openses")
 ROLES = ("api", "smtp", "worker", "scheduler", "dns", "inbound")
+SCALABLE_ROLES = ("api", "smtp", "worker")  # what the extra processes of --processes N run
 
 
 def open_store(settings: Settings) -> Store:
@@ -37,10 +41,11 @@ def account_service(settings: Settings, store: Store) -> AccountService:
     return AccountService(store, box, settings.region)
 
 
-def build_services(settings: Settings, store: Store, *, on_accepted: object = None) -> Services:
+def build_services(settings: Settings, store: Store, *, on_accepted: object = None,
+                   limiter: SendLimiter | None = None) -> Services:
     accounts = account_service(settings, store)
     directory = Directory(store, accounts, settings.cache_ttl)
-    limiter = SendLimiter()
+    limiter = limiter or SendLimiter()
     sending = SendingService(store, directory, limiter, region=settings.region,
                              message_id_domain=settings.message_id_domain,
                              on_accepted=on_accepted)  # type: ignore[arg-type]
@@ -79,10 +84,17 @@ def load_send_counts(services: Services) -> None:
 
 @dataclass
 class Server:
-    """Everything `openses serve` runs, started and stopped together."""
+    """Everything `openses serve` runs, started and stopped together (in one of its processes).
+
+    `primary` is false in the extra processes of `--processes N`: they run the delivery worker but
+    not the events processor and feedback forwarder, which the primary runs once for the host;
+    `limiter` is then the limiter shared by the processes, seeded by serve_processes."""
 
     settings: Settings
     roles: tuple[str, ...] = ROLES
+    primary: bool = True
+    limiter: SendLimiter | None = None
+    reuse_port: bool = False
     store: Store | None = None
     services: Services | None = None
     worker: DeliveryWorker | None = None
@@ -97,15 +109,17 @@ class Server:
         self.store.start()
         self.worker = build_worker(settings, self.store, key_lookup=dkim_key_lookup(settings, self.store),
                                    tracking=tracking_lookup(settings, self.store))
-        self.services = build_services(settings, self.store, on_accepted=self.worker.wake)
+        self.services = build_services(settings, self.store, on_accepted=self.worker.wake, limiter=self.limiter)
         if settings.dev_mode:
             ensure_dev_account(self.services)
-            log.warning("DEVELOPMENT MODE: any access key is accepted as account %s. Never use this in "
-                        "production.", settings.dev_account_id)
-        load_send_counts(self.services)
+            if self.primary:
+                log.warning("DEVELOPMENT MODE: any access key is accepted as account %s. Never use this in "
+                            "production.", settings.dev_account_id)
+        if self.limiter is None:
+            load_send_counts(self.services)
         if "worker" in self.roles:
             self.tasks.append(asyncio.create_task(self.worker.run(), name="delivery-worker"))
-        if "worker" in self.roles:  # events → suppression, reputation, webhooks (core/feedback_loop.py)
+        if "worker" in self.roles and self.primary:  # events → suppression, reputation, webhooks
             from openses.core.feedback_loop import FeedbackLoop
 
             self.tasks += FeedbackLoop(settings, self.store, self.services.directory.forget).start()
@@ -146,10 +160,12 @@ class Server:
         backend = PipelineBackend(services.directory, services.sending, region=s.region,
                                   dev_account_id=s.dev_account_id if s.dev_mode else None)
         self.smtp = SmtpServer(backend, host=s.smtp_host, starttls_ports=[s.smtp_port],
-                               tls_ports=[s.smtps_port], ssl_context=context, hostname=s.smtp_hostname)
+                               tls_ports=[s.smtps_port], ssl_context=context, hostname=s.smtp_hostname,
+                               reuse_port=self.reuse_port)
         await self.smtp.start()
-        log.info("SMTP listening on %s: STARTTLS %s, TLS %s; certificate SHA-256 %s", s.smtp_host,
-                 s.smtp_port, s.smtps_port, fingerprint)
+        if self.primary:
+            log.info("SMTP listening on %s: STARTTLS %s, TLS %s; certificate SHA-256 %s", s.smtp_host,
+                     s.smtp_port, s.smtps_port, fingerprint)
 
     async def _serve_http(self) -> None:
         import uvicorn
@@ -166,9 +182,17 @@ class Server:
                                 loop="none", http="httptools", timeout_keep_alive=75,
                                 proxy_headers=False)
         server = uvicorn.Server(config)
-        log.info("SES API listening on http://%s:%s", self.settings.http_host, self.settings.http_port)
+        if self.primary:
+            log.info("SES API listening on http://%s:%s", self.settings.http_host, self.settings.http_port)
         server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
-        await server.serve()
+        if not self.reuse_port:
+            await server.serve()
+            return
+        sock = socket.socket(socket.AF_INET6 if ":" in self.settings.http_host else socket.AF_INET)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        sock.bind((self.settings.http_host, self.settings.http_port))
+        await server.serve(sockets=[sock])
 
     async def stop(self) -> None:
         if self.smtp is not None:
@@ -186,13 +210,134 @@ class Server:
             self.store.close()
 
 
-async def serve_forever(settings: Settings, roles: tuple[str, ...] = ROLES) -> None:
-    server = Server(settings, roles)
+async def serve_forever(settings: Settings, roles: tuple[str, ...] = ROLES, *, primary: bool = True,
+                        limiter: SendLimiter | None = None, reuse_port: bool = False,
+                        children: list[int] | None = None) -> None:
+    """Run until SIGINT/SIGTERM, a role's task ends, or (the primary of several) a process dies."""
+    server = Server(settings, roles, primary=primary, limiter=limiter, reuse_port=reuse_port)
     await server.start()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    waiter = asyncio.create_task(stop.wait())
-    await asyncio.wait([waiter, *server.tasks], return_when=asyncio.FIRST_COMPLETED)
-    await server.stop()
+    waiters = [asyncio.create_task(stop.wait())]
+    if children:
+        waiters.append(asyncio.create_task(_first_exit(children)))
+    try:
+        await asyncio.wait([*waiters, *server.tasks], return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiter in waiters:
+            waiter.cancel()
+        if children:
+            await asyncio.to_thread(_stop_children, children, settings.delivery_grace_seconds + 5)
+        await server.stop()
+
+
+# --- several processes on one host (openses serve --processes N) -------------------------------
+
+
+def processes_problem(settings: Settings) -> str | None:
+    """Why settings.processes > 1 cannot work with these settings, if it cannot."""
+    for name, port in (("http_port", settings.http_port), ("smtp_port", settings.smtp_port),
+                       ("smtps_port", settings.smtps_port)):
+        if port == 0:
+            return f"OPENSES_{name.upper()} must be a fixed port (not 0) when processes > 1"
+    return None
+
+
+def serve_processes(settings: Settings, roles: tuple[str, ...],
+                    run: Callable[[Coroutine[Any, Any, None]], None]) -> None:
+    """Run `roles` in settings.processes processes: the primary runs them all; each other process
+    runs the api, smtp and worker roles among them on the same ports (SO_REUSEPORT) and database.
+
+    What must happen once is done here before forking: the schema migration, the TLS
+    certificate, the development account, and the shared send limiter seeded from the database.
+    Nothing before the fork starts a thread or an event loop."""
+    problem = processes_problem(settings)
+    if problem:
+        raise ValueError(problem)
+    limiter = SharedSendLimiter()
+    store = open_store(settings)  # creates or migrates the schema
+    try:
+        services = build_services(settings, store, limiter=limiter)
+        if settings.dev_mode:
+            ensure_dev_account(services)
+        load_send_counts(services)
+    finally:
+        store.close()
+    if "smtp" in roles:
+        from openses.smtp.tls import load_or_create_certificate
+
+        load_or_create_certificate(settings.data_dir, settings.smtp_hostname, settings.tls_cert_file,
+                                   settings.tls_key_file)
+    extra_roles = tuple(r for r in roles if r in SCALABLE_ROLES)
+    children: list[int] = []
+    if extra_roles:
+        for _ in range(settings.processes - 1):
+            pid = os.fork()
+            if pid == 0:  # pragma: no cover - runs in the child (the e2e test covers it)
+                os._exit(_child(settings, extra_roles, limiter, run))
+            children.append(pid)
+    log.info("serving with %d processes (%s in each of the extra ones)", 1 + len(children),
+             ",".join(extra_roles) or "nothing")
+    run(serve_forever(settings, roles, limiter=limiter, reuse_port=True, children=children))
+
+
+def _child(settings: Settings, roles: tuple[str, ...], limiter: SendLimiter,
+           run: Callable[[Coroutine[Any, Any, None]], None]) -> int:  # pragma: no cover - in the child
+    parent = os.getppid()
+    try:
+        _die_with_parent()
+        if os.getppid() != parent:
+            return 1
+        run(serve_forever(settings, roles, primary=False, limiter=limiter, reuse_port=True))
+        return 0
+    except BaseException:
+        log.exception("openses process %d failed", os.getpid())
+        return 1
+
+
+def _die_with_parent() -> None:  # pragma: no cover - in the child
+    """Linux: SIGTERM this process when the primary dies, even by SIGKILL."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except OSError:
+        log.warning("cannot ask the kernel to stop this process with its parent (not Linux?)")
+
+
+async def _first_exit(children: list[int]) -> None:
+    while True:
+        for pid in children:
+            done, status = os.waitpid(pid, os.WNOHANG)
+            if done:
+                children.remove(pid)
+                log.error("openses process %d stopped (%s); stopping the others", pid,
+                          f"exit code {os.waitstatus_to_exitcode(status)}")
+                return
+        await asyncio.sleep(0.5)
+
+
+def _stop_children(children: list[int], grace: float) -> None:
+    """SIGTERM every process left, wait for them to finish their deliveries, then SIGKILL."""
+    for pid in children:
+        try:
+            os.kill(pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+    deadline = time.monotonic() + grace
+    while children:
+        for pid in list(children):
+            try:
+                done, _ = os.waitpid(pid, os.WNOHANG)
+            except ChildProcessError:
+                done = pid
+            if done:
+                children.remove(pid)
+        if children and time.monotonic() > deadline:
+            for pid in children:
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+            children.clear()
+        time.sleep(0.05)

@@ -2,8 +2,14 @@
 
 import pytest
 
-from openses.core.quota import SendLimiter
+from openses.core.quota import SendLimiter, SharedSendLimiter
 from openses.errors import Throttling
+
+
+@pytest.fixture(params=["process", "shared"])
+def make(request):
+    """Every rule holds for the per-process limiter and for the one shared between processes."""
+    return SendLimiter if request.param == "process" else (lambda clock: SharedSendLimiter(64, clock))
 
 
 class Clock:
@@ -14,9 +20,9 @@ class Clock:
         return self.t
 
 
-def test_first_send_at_the_rate_passes_and_the_next_in_the_same_second_is_throttled():
+def test_first_send_at_the_rate_passes_and_the_next_in_the_same_second_is_throttled(make):
     clock = Clock()
-    limiter = SendLimiter(clock)
+    limiter = make(clock)
     limiter.take("a", 1, max_per_day=100, max_rate=1)
     with pytest.raises(Throttling, match="Maximum sending rate exceeded."):
         limiter.take("a", 1, max_per_day=100, max_rate=1)
@@ -24,18 +30,18 @@ def test_first_send_at_the_rate_passes_and_the_next_in_the_same_second_is_thrott
     limiter.take("a", 1, max_per_day=100, max_rate=1)
 
 
-def test_a_throttled_send_counts_nothing():
+def test_a_throttled_send_counts_nothing(make):
     clock = Clock()
-    limiter = SendLimiter(clock)
+    limiter = make(clock)
     limiter.take("a", 1, max_per_day=100, max_rate=1)
     with pytest.raises(Throttling):
         limiter.take("a", 1, max_per_day=100, max_rate=1)
     assert limiter.sent_last_24h("a") == 1
 
 
-def test_daily_quota_counts_recipients_and_frees_them_after_24_hours():
+def test_daily_quota_counts_recipients_and_frees_them_after_24_hours(make):
     clock = Clock()
-    limiter = SendLimiter(clock)
+    limiter = make(clock)
     limiter.take("a", 3, max_per_day=4, max_rate=-1)
     with pytest.raises(Throttling, match="Daily message quota exceeded."):
         limiter.take("a", 2, max_per_day=4, max_rate=-1)
@@ -43,30 +49,89 @@ def test_daily_quota_counts_recipients_and_frees_them_after_24_hours():
     limiter.take("a", 4, max_per_day=4, max_rate=-1)
 
 
-def test_minus_one_means_unlimited():
-    limiter = SendLimiter(Clock())
+def test_minus_one_means_unlimited(make):
+    limiter = make(Clock())
     for _ in range(1000):
         limiter.take("a", 50, max_per_day=-1, max_rate=-1)
     assert limiter.sent_last_24h("a") == 50_000
 
 
-def test_a_message_with_more_recipients_than_the_rate_passes_on_a_full_bucket():
-    limiter = SendLimiter(Clock())
+def test_a_message_with_more_recipients_than_the_rate_passes_on_a_full_bucket(make):
+    limiter = make(Clock())
     limiter.take("a", 50, max_per_day=-1, max_rate=14)
 
 
-def test_give_back_undoes_a_take():
-    limiter = SendLimiter(Clock())
+def test_give_back_undoes_a_take(make):
+    limiter = make(Clock())
     limiter.take("a", 1, max_per_day=1, max_rate=1)
     limiter.give_back("a", 1)
     limiter.take("a", 1, max_per_day=1, max_rate=1)
 
 
-def test_loaded_counts_from_the_database_count_against_the_quota():
+def test_loaded_counts_from_the_database_count_against_the_quota(make):
     clock = Clock()
-    limiter = SendLimiter(clock)
+    limiter = make(clock)
     minute = int(clock.t // 60)
     limiter.load("a", [(minute - 10, 5), (minute - 24 * 60 - 5, 100)])
     assert limiter.sent_last_24h("a") == 5
     with pytest.raises(Throttling):
         limiter.take("a", 1, max_per_day=5, max_rate=-1)
+
+
+def test_the_shared_limiter_counts_every_process_against_one_quota():
+    import os
+
+    limiter = SharedSendLimiter(64)
+    children = []
+    for _ in range(3):
+        pid = os.fork()
+        if pid == 0:  # each child takes 10 recipients, one at a time
+            try:
+                for _ in range(10):
+                    limiter.take("a", 1, max_per_day=100, max_rate=-1)
+            finally:
+                os._exit(0)
+        children.append(pid)
+    for pid in children:
+        assert os.waitpid(pid, 0)[1] == 0
+    assert limiter.sent_last_24h("a") == 30
+    with pytest.raises(Throttling, match="Daily message quota exceeded."):
+        limiter.take("a", 71, max_per_day=100, max_rate=-1)
+
+
+def test_the_shared_limiter_has_one_token_bucket_for_every_process():
+    import os
+
+    clock = Clock()
+    limiter = SharedSendLimiter(64, clock)
+    limiter.take("a", 1, max_per_day=-1, max_rate=2)
+    pid = os.fork()
+    if pid == 0:
+        try:
+            limiter.take("a", 1, max_per_day=-1, max_rate=2)
+        finally:
+            os._exit(0)
+    assert os.waitpid(pid, 0)[1] == 0
+    with pytest.raises(Throttling, match="Maximum sending rate exceeded."):
+        limiter.take("a", 1, max_per_day=-1, max_rate=2)
+
+
+def test_a_full_shared_table_falls_back_to_the_process_limiter():
+    limiter = SharedSendLimiter(2, Clock())
+    for account in ("a", "b", "c"):
+        limiter.take(account, 1, max_per_day=1, max_rate=-1)
+    with pytest.raises(Throttling):
+        limiter.take("c", 1, max_per_day=1, max_rate=-1)
+    assert limiter.sent_last_24h("c") == 1
+
+
+def test_the_shared_window_slides_minute_by_minute():
+    clock = Clock(60 * 1_000_000)
+    limiter = SharedSendLimiter(8, clock)
+    limiter.take("a", 2, max_per_day=10, max_rate=-1)
+    clock.t += 60 * 100
+    limiter.take("a", 3, max_per_day=10, max_rate=-1)
+    clock.t += 60 * (24 * 60 - 100)  # the first take is now exactly 24 hours old: gone
+    assert limiter.sent_last_24h("a") == 3
+    limiter.give_back("a", 3)
+    assert limiter.sent_last_24h("a") == 0

@@ -43,18 +43,29 @@ def _logging(level: str) -> None:
 @app.command()
 def serve(roles: str = typer.Option("api,smtp,worker,scheduler,dns,inbound",
                                        help="Comma-separated roles to run (dns: the DKIM zone, cname mode only)."),
-          dev: bool = typer.Option(False, "--dev", help="Development mode (same as OPENSES_DEV_MODE=1).")) -> None:
+          dev: bool = typer.Option(False, "--dev", help="Development mode (same as OPENSES_DEV_MODE=1)."),
+          processes: int | None = typer.Option(None, "--processes", min=1, max=64,
+                                               help="Processes for the api, smtp and worker roles "
+                                               "(same as OPENSES_PROCESSES).")) -> None:
     """Run the server (creates or migrates the database first)."""
     from openses.config import load_settings
-    from openses.runtime import ROLES, serve_forever
+    from openses.runtime import ROLES, processes_problem, serve_forever, serve_processes
 
-    overrides = {"dev_mode": True} if dev else {}
+    overrides: dict[str, object] = {"dev_mode": True} if dev else {}
+    if processes is not None:
+        overrides["processes"] = processes
     settings = load_settings(**overrides)
     chosen = tuple(r.strip() for r in roles.split(",") if r.strip())
     unknown = [r for r in chosen if r not in ROLES]
     if unknown:
         raise typer.BadParameter(f"unknown role(s) {', '.join(unknown)}; roles are {', '.join(ROLES)}")
     _logging(settings.log_level)
+    if settings.processes > 1:
+        problem = processes_problem(settings)
+        if problem:
+            raise typer.BadParameter(problem)
+        serve_processes(settings, chosen, _run)
+        return
     _run(serve_forever(settings, chosen))
 
 

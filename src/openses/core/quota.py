@@ -2,19 +2,26 @@
 
 SES counts recipients, not messages, against both limits. The per-second rate is a token bucket
 (burst = one second's worth); the daily quota is a per-minute histogram of the last 24 hours,
-seeded from the database (send_counts) at start and refreshed from it periodically so several
-nodes share one quota. A limit of -1 (or 0 for the rate) means unlimited.
+seeded from the database (send_counts) at start. The processes of one host share both through
+SharedSendLimiter. A limit of -1 (or 0 for the rate) means unlimited.
 """
 
 from __future__ import annotations
 
+import logging
+import mmap
+import multiprocessing
+import struct
 import time
+import zlib
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from openses.errors import Throttling
 
+log = logging.getLogger(__name__)
 DAY_MINUTES = 24 * 60
 
 
@@ -89,3 +96,167 @@ class SendLimiter:
 
     def forget(self, account_id: str) -> None:
         self._accounts.pop(account_id, None)
+
+
+# --- one limiter for several processes on one host (openses serve --processes N) -----------------
+
+_KEY_BYTES = 64
+_SLOT = struct.Struct(f"<{_KEY_BYTES}sddqq")  # account id, tokens, refilled_at, total, last minute
+_RING = struct.Struct(f"<{DAY_MINUTES}q")  # recipients per minute, at index minute % DAY_MINUTES
+_SLOT_BYTES = _SLOT.size + _RING.size
+
+
+class SharedSendLimiter(SendLimiter):
+    """The same limits, kept in shared memory so that every process of one host counts against
+    one bucket and one 24-hour window per account.
+
+    Made before the processes are forked (an anonymous shared mapping and a semaphore are
+    inherited). Each account has a slot (open addressing on the account id's CRC-32) holding its
+    token bucket and a ring of 1,440 per-minute counts with their running total. An account that
+    finds the table full falls back to this process's own limiter (logged once).
+    """
+
+    def __init__(self, slots: int = 4096, clock: Callable[[], float] = time.time) -> None:
+        super().__init__(clock)
+        self._slots = slots
+        self._memory = mmap.mmap(-1, slots * _SLOT_BYTES)  # MAP_SHARED | MAP_ANONYMOUS
+        self._lock = multiprocessing.get_context("fork").Lock()
+        self._index: dict[str, int] = {}
+        self._full_warned = False
+
+    # slot layout helpers (called with the lock held)
+
+    def _find(self, account_id: str, create: bool) -> int | None:
+        cached = self._index.get(account_id)
+        if cached is not None and self._key_at(cached) == account_id:
+            return cached
+        key = account_id.encode()[:_KEY_BYTES]
+        start = zlib.crc32(key) % self._slots
+        for probe in range(self._slots):
+            slot = (start + probe) % self._slots
+            stored = self._key_at(slot)
+            if stored == account_id:
+                self._index[account_id] = slot
+                return slot
+            if stored == "":
+                if not create:
+                    return None
+                _SLOT.pack_into(self._memory, slot * _SLOT_BYTES, key, 0.0, 0.0, 0, 0)
+                _RING.pack_into(self._memory, slot * _SLOT_BYTES + _SLOT.size, *([0] * DAY_MINUTES))
+                self._index[account_id] = slot
+                return slot
+        if not self._full_warned:
+            log.warning("shared send limiter full (%d accounts): further accounts are limited per process",
+                        self._slots)
+            self._full_warned = True
+        return None
+
+    def _key_at(self, slot: int) -> str:
+        raw = self._memory[slot * _SLOT_BYTES: slot * _SLOT_BYTES + _KEY_BYTES]
+        return raw.rstrip(b"\0").decode()
+
+    def _read(self, slot: int) -> list[Any]:
+        return list(_SLOT.unpack_from(self._memory, slot * _SLOT_BYTES))
+
+    def _write(self, slot: int, fields: list[Any]) -> None:
+        _SLOT.pack_into(self._memory, slot * _SLOT_BYTES, *fields)
+
+    def _ring_offset(self, slot: int, minute: int) -> int:
+        return slot * _SLOT_BYTES + _SLOT.size + (minute % DAY_MINUTES) * 8
+
+    def _advance(self, slot: int, fields: list[Any], now_minute: int) -> None:
+        """Drop the minutes that left the 24-hour window since the slot's last minute."""
+        last = fields[4]
+        if now_minute <= last:
+            return
+        if now_minute - last >= DAY_MINUTES:
+            _RING.pack_into(self._memory, slot * _SLOT_BYTES + _SLOT.size, *([0] * DAY_MINUTES))
+            fields[3] = 0
+        else:
+            for minute in range(last + 1, now_minute + 1):
+                offset = self._ring_offset(slot, minute)
+                fields[3] -= _INT.unpack_from(self._memory, offset)[0]
+                _INT.pack_into(self._memory, offset, 0)
+        fields[4] = now_minute
+
+    def _add(self, slot: int, fields: list[Any], minute: int, recipients: int) -> None:
+        offset = self._ring_offset(slot, minute)
+        _INT.pack_into(self._memory, offset, _INT.unpack_from(self._memory, offset)[0] + recipients)
+        fields[3] += recipients
+
+    # the SendLimiter interface
+
+    def take(self, account_id: str, recipients: int, *, max_per_day: float, max_rate: float) -> None:
+        with self._lock:
+            slot = self._find(account_id, create=True)
+            if slot is None:
+                super().take(account_id, recipients, max_per_day=max_per_day, max_rate=max_rate)
+                return
+            now = self._clock()
+            minute = int(now // 60)
+            fields = self._read(slot)
+            if fields[2] == 0 and fields[4] == 0 and fields[1] == 0.0:  # new: a full bucket
+                fields[1], fields[2] = max(max_rate, 1.0), now
+            self._advance(slot, fields, minute)
+            if max_per_day >= 0 and fields[3] + recipients > max_per_day:
+                self._write(slot, fields)
+                raise Throttling("Daily message quota exceeded.")
+            if max_rate > 0:
+                burst = max(max_rate, 1.0)
+                fields[1] = min(burst, fields[1] + max(0.0, now - fields[2]) * max_rate)
+                fields[2] = now
+                if fields[1] < min(float(recipients), burst):
+                    self._write(slot, fields)
+                    raise Throttling("Maximum sending rate exceeded.")
+                fields[1] -= recipients
+            self._add(slot, fields, minute, recipients)
+            self._write(slot, fields)
+
+    def give_back(self, account_id: str, recipients: int) -> None:
+        with self._lock:
+            slot = self._find(account_id, create=False)
+            if slot is None:
+                super().give_back(account_id, recipients)
+                return
+            fields = self._read(slot)
+            self._add(slot, fields, fields[4], -recipients)
+            fields[1] += recipients
+            self._write(slot, fields)
+
+    def sent_last_24h(self, account_id: str) -> int:
+        with self._lock:
+            slot = self._find(account_id, create=False)
+            if slot is None:
+                return super().sent_last_24h(account_id)
+            fields = self._read(slot)
+            self._advance(slot, fields, int(self._clock() // 60))
+            self._write(slot, fields)
+            return int(fields[3])
+
+    def load(self, account_id: str, counts: Iterable[tuple[int, int]]) -> None:
+        with self._lock:
+            slot = self._find(account_id, create=True)
+            if slot is None:
+                super().load(account_id, counts)
+                return
+            now_minute = int(self._clock() // 60)
+            ring = [0] * DAY_MINUTES
+            for minute, n in counts:
+                if now_minute - DAY_MINUTES < minute <= now_minute:
+                    ring[minute % DAY_MINUTES] += n
+            _RING.pack_into(self._memory, slot * _SLOT_BYTES + _SLOT.size, *ring)
+            fields = self._read(slot)
+            fields[3], fields[4] = sum(ring), now_minute
+            self._write(slot, fields)
+
+    def forget(self, account_id: str) -> None:
+        with self._lock:
+            slot = self._find(account_id, create=False)
+            if slot is not None:  # a fresh slot: empty bucket state, empty window
+                fields = self._read(slot)
+                _RING.pack_into(self._memory, slot * _SLOT_BYTES + _SLOT.size, *([0] * DAY_MINUTES))
+                self._write(slot, [fields[0], 0.0, 0.0, 0, 0])
+        super().forget(account_id)
+
+
+_INT = struct.Struct("<q")

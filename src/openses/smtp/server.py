@@ -32,10 +32,12 @@ class SmtpServer:
         sleep: Sleep = asyncio.sleep,
         throttle_policy: ThrottlePolicy = ThrottlePolicy(),
         receiver: Receiver | None = None,
+        reuse_port: bool = False,
     ) -> None:
         """A submission server (AUTH against `backend`), or with `receiver` instead an MX
         listener: no AUTH, recipients and data left to the receiver (inbound feedback)."""
         self._host = host
+        self._reuse_port = reuse_port  # several processes on the same ports (serve --processes N)
         self._ports = {"starttls": list(starttls_ports), "tls": list(tls_ports)}
         self._ssl_context = ssl_context
         self._hostname = hostname
@@ -68,6 +70,7 @@ class SmtpServer:
                     port,
                     ssl=self._ssl_context if implicit else None,
                     ssl_handshake_timeout=TLS_HANDSHAKE_TIMEOUT if implicit else None,
+                    reuse_port=self._reuse_port or None,
                 )
                 self._listeners.append(listener)
                 self.bound_ports[kind].append(listener.sockets[0].getsockname()[1])
