@@ -14,9 +14,13 @@ class _UuidSource:
     """UUID-shaped ids, unique per process: a random 64-bit prefix and a counter.
 
     `uuid.uuid4()` costs ~3 µs on the request path; this costs a few hundred ns. The ids stay
-    unique across processes through the random prefix (a new one per process)."""
+    unique across processes through the random prefix (a new one per process, forked ones
+    included: `openses serve --processes N` forks after this module is imported)."""
 
     def __init__(self) -> None:
+        self.reseed()
+
+    def reseed(self) -> None:
         self._counter = itertools.count(int.from_bytes(os.urandom(4), "big"))
         h = os.urandom(8).hex()
         self._prefix = f"{h[:8]}-{h[8:12]}-4{h[13:16]}-"
@@ -28,6 +32,7 @@ class _UuidSource:
 
 
 _uuid = _UuidSource()
+os.register_at_fork(after_in_child=_uuid.reseed)
 
 
 def message_id(now: float | None = None) -> str:
