@@ -106,7 +106,7 @@ class Server:
     async def start(self) -> None:
         settings = self.settings
         self.store = open_store(settings)
-        self.store.start()
+        self.store.start(checkpoint=self.primary)
         self.worker = build_worker(settings, self.store, key_lookup=dkim_key_lookup(settings, self.store),
                                    tracking=tracking_lookup(settings, self.store))
         self.services = build_services(settings, self.store, on_accepted=self.worker.wake, limiter=self.limiter)

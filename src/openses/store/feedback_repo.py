@@ -28,7 +28,7 @@ from openses.store.tables_feedback import (
     topics,
 )
 
-from openses.store.repositories import Row, claim_pending, fetch_all, fetch_one  # noqa: E402  (shared helpers)
+from openses.store.repositories import Row, claim_pending, fetch_all, fetch_one, mark, raw_rows  # noqa: E402
 
 
 def _upsert(conn: Connection, table: Any, row: Row, keys: Sequence[str]) -> None:
@@ -311,7 +311,9 @@ def move_cursor(conn: Connection, name: str, last_event_id: int, now: float) -> 
 
 
 def events_after(conn: Connection, event_id: int, limit: int) -> list[Row]:
-    return fetch_all(conn, select(events).where(events.c.id > event_id).order_by(events.c.id).limit(limit))
+    m = mark(conn)
+    return raw_rows(conn, events, tuple(c.name for c in events.columns), f"id > {m}", (event_id, limit),
+                    tail=f"ORDER BY id LIMIT {m}")
 
 
 def events_of_message(conn: Connection, account_id: str, message_id: str) -> list[Row]:

@@ -32,10 +32,12 @@ class Store:
     def dialect(self) -> str:
         return self.engine.dialect.name
 
-    def start(self) -> None:
-        """Start the writer thread (servers); without it writes run inline (CLI, tests)."""
+    def start(self, *, checkpoint: bool = True) -> None:
+        """Start the writer thread (servers); without it writes run inline (CLI, tests).
+        `checkpoint`: also copy SQLite's WAL back into the database (one process of a host does)."""
         self.writer.start()
-        self._checkpointer.start()
+        if checkpoint:
+            self._checkpointer.start()
         self._writer_started = True
 
     def close(self) -> None:
