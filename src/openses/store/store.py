@@ -21,7 +21,7 @@ class Store:
         database = engine.url.database if engine.dialect.name == "sqlite" else None
         lock = Path(f"{database}.writer-lock") if database and database != ":memory:" else None
         self.writer = GroupCommitWriter(engine, max_batch=max_batch, lock_path=lock)
-        self._checkpointer = Checkpointer(engine)
+        self._checkpointer = Checkpointer(engine, lock_path=lock)
         self._writer_started = False
 
     @classmethod

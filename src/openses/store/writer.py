@@ -13,7 +13,6 @@ transaction could otherwise be overtaken (the queue's lease claims read, then up
 from __future__ import annotations
 
 import asyncio
-import fcntl
 import logging
 import os
 import queue
@@ -26,6 +25,7 @@ from typing import Any, TypeVar
 from sqlalchemy.engine import Connection, Engine
 
 from openses.store import repositories
+from openses.store.database import exclusive, open_lock
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -102,7 +102,7 @@ class GroupCommitWriter:
     # --- the writer thread ------------------------------------------------------------------
 
     def _run(self) -> None:
-        lock = os.open(self._lock_path, os.O_CREAT | os.O_RDWR, 0o600) if self._lock_path else None
+        lock = open_lock(self._lock_path) if self._lock_path else None
         try:
             self._serve(lock)
         finally:
@@ -130,14 +130,8 @@ class GroupCommitWriter:
                     statements: list[repositories.Statement] | None = _accepted_statements(conn.dialect.name, batch)
                 except Exception:  # a row that cannot be encoded: _commit finds it
                     statements = None
-                if lock is None:
+                with exclusive(lock):  # the other processes' writers (see above)
                     self._commit(conn, batch, statements)
-                else:
-                    fcntl.flock(lock, fcntl.LOCK_EX)  # the other processes' writers (see above)
-                    try:
-                        self._commit(conn, batch, statements)
-                    finally:
-                        fcntl.flock(lock, fcntl.LOCK_UN)
                 self._notify(batch)
                 if stop:
                     return
