@@ -51,7 +51,7 @@ def open_engine(url: str, *, create_dirs: bool = True) -> Engine:
     return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True, **_JSON)
 
 
-WAL_LIMIT = 67_108_864  # bytes of WAL after which it is truncated (also journal_size_limit)
+WAL_LIMIT = 16_777_216  # bytes of WAL after which it is truncated (also journal_size_limit)
 
 
 def open_lock(path: Path) -> int:
@@ -84,10 +84,12 @@ class Checkpointer:
     then grows without end (8.7 GB after three minutes at 4,000 sends a second, and the WAL index
     in shared memory with it). So once the WAL passes WAL_LIMIT, after the PASSIVE pass has copied
     nearly everything, the checkpointer holds the writers' lock (`lock_path`, see writer.py) for
-    a TRUNCATE checkpoint of the last frames, and the next commit starts a new WAL.
+    a TRUNCATE checkpoint of the last frames, and the next commit starts a new WAL. Measured (two
+    processes, 64 connections): a 64 MB limit checked every second held the lock long enough for a
+    p99 of 69 ms; 16 MB checked every 0.25 s, 35 ms, with the same throughput.
     """
 
-    def __init__(self, engine: Engine, interval: float = 1.0, *, lock_path: Path | None = None,
+    def __init__(self, engine: Engine, interval: float = 0.25, *, lock_path: Path | None = None,
                  wal_limit: int = WAL_LIMIT) -> None:
         self._engine = engine
         self._interval = interval
