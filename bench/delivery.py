@@ -121,6 +121,7 @@ def _worker(settings, store, pem: bytes):  # noqa: ANN001, ANN202
 
 def worker_main(data: Path, sink_port: int, connections: int, pem: bytes, go, stop) -> None:  # noqa: ANN001
     """An extra process with only a delivery worker (forked before any loop or thread)."""
+    from openses.runtime import tune_gc
     from openses.store.store import Store
 
     go.wait()
@@ -130,6 +131,7 @@ def worker_main(data: Path, sink_port: int, connections: int, pem: bytes, go, st
         store = Store.open(settings.effective_database_url)
         store.start()
         worker = _worker(settings, store, pem)
+        tune_gc()  # as openses serve does
         runner = asyncio.create_task(worker.run())
         while not stop.is_set():
             await asyncio.sleep(0.05)
@@ -144,7 +146,7 @@ async def run_openses(args: argparse.Namespace, sink_port: int, count, data: Pat
                       go) -> float:  # noqa: ANN001
     from openses.core.mime import SimpleContent
     from openses.core.sending import SendOptions
-    from openses.runtime import build_services
+    from openses.runtime import build_services, tune_gc
     from openses.store import repositories as repo
     from openses.store.store import Store
 
@@ -160,6 +162,7 @@ async def run_openses(args: argparse.Namespace, sink_port: int, count, data: Pat
     principal = await services.directory.principal(new.access_key_id)
     body = "x" * max(0, args.size - 600)
     options = SendOptions(action="ses:SendEmail", api_version="2")
+    tune_gc()  # as openses serve does
     runner = asyncio.create_task(worker.run())
     start = time.perf_counter()
     sem = asyncio.Semaphore(args.concurrency)
