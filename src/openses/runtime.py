@@ -213,8 +213,9 @@ class Server:
 
 async def serve_forever(settings: Settings, roles: tuple[str, ...] = ROLES, *, primary: bool = True,
                         limiter: SendLimiter | None = None, reuse_port: bool = False,
-                        children: list[int] | None = None) -> None:
-    """Run until SIGINT/SIGTERM, a role's task ends, or (the primary of several) a process dies."""
+                        children: list[int] | None = None) -> int:
+    """Run until SIGINT/SIGTERM, a role's task ends, or (the primary of several) a process dies;
+    the exit status: 1 when another process died, else 0."""
     server = Server(settings, roles, primary=primary, limiter=limiter, reuse_port=reuse_port)
     await server.start()
     tune_gc()
@@ -224,9 +225,10 @@ async def serve_forever(settings: Settings, roles: tuple[str, ...] = ROLES, *, p
         loop.add_signal_handler(sig, stop.set)
     waiters = [asyncio.create_task(stop.wait())]
     if children:
-        waiters.append(asyncio.create_task(_first_exit(children)))
+        waiters.append(asyncio.create_task(_first_exit(children)))  # removes the dead one
     try:
         await asyncio.wait([*waiters, *server.tasks], return_when=asyncio.FIRST_COMPLETED)
+        return 1 if len(waiters) > 1 and waiters[1].done() and not stop.is_set() else 0
     finally:
         for waiter in waiters:
             waiter.cancel()
@@ -263,13 +265,13 @@ def processes_problem(settings: Settings) -> str | None:
 
 
 def serve_processes(settings: Settings, roles: tuple[str, ...],
-                    run: Callable[[Coroutine[Any, Any, None]], None]) -> None:
+                    run: Callable[[Coroutine[Any, Any, int]], int]) -> int:
     """Run `roles` in settings.processes processes: the primary runs them all; each other process
     runs the api, smtp and worker roles among them on the same ports (SO_REUSEPORT) and database.
 
     What must happen once is done here before forking: the schema migration, the TLS
     certificate, the development account, and the shared send limiter seeded from the database.
-    Nothing before the fork starts a thread or an event loop."""
+    Nothing before the fork starts a thread or an event loop. Returns the exit status."""
     problem = processes_problem(settings)
     if problem:
         raise ValueError(problem)
@@ -297,11 +299,11 @@ def serve_processes(settings: Settings, roles: tuple[str, ...],
             children.append(pid)
     log.info("serving with %d processes (%s in each of the extra ones)", 1 + len(children),
              ",".join(extra_roles) or "nothing")
-    run(serve_forever(settings, roles, limiter=limiter, reuse_port=True, children=children))
+    return run(serve_forever(settings, roles, limiter=limiter, reuse_port=True, children=children))
 
 
 def _child(settings: Settings, roles: tuple[str, ...], limiter: SendLimiter,
-           run: Callable[[Coroutine[Any, Any, None]], None]) -> int:  # pragma: no cover - in the child
+           run: Callable[[Coroutine[Any, Any, int]], int]) -> int:  # pragma: no cover - in the child
     parent = os.getppid()
     try:
         _die_with_parent()
@@ -354,7 +356,10 @@ def _stop_children(children: list[int], grace: float) -> None:
                 children.remove(pid)
         if children and time.monotonic() > deadline:
             for pid in children:
-                os.kill(pid, signal.SIGKILL)
-                os.waitpid(pid, 0)
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                    os.waitpid(pid, 0)
+                except (ProcessLookupError, ChildProcessError):
+                    pass
             children.clear()
         time.sleep(0.05)

@@ -135,3 +135,22 @@ def test_the_shared_window_slides_minute_by_minute():
     assert limiter.sent_last_24h("a") == 3
     limiter.give_back("a", 3)
     assert limiter.sent_last_24h("a") == 0
+
+
+def test_a_process_killed_while_holding_the_shared_lock_does_not_stop_the_others():
+    import os
+    import signal
+
+    limiter = SharedSendLimiter(8)
+    ready_r, ready_w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        with limiter._lock():  # noqa: SLF001 - the child dies holding the lock
+            os.write(ready_w, b"x")
+            signal.pause()
+        os._exit(0)
+    os.read(ready_r, 1)
+    os.kill(pid, signal.SIGKILL)
+    os.waitpid(pid, 0)
+    limiter.take("a", 1, max_per_day=-1, max_rate=-1)  # would hang with a semaphore
+    assert limiter.sent_last_24h("a") == 1

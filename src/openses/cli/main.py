@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -26,13 +27,12 @@ app.add_typer(feedback, name="feedback")
 register_ops(app)  # quota, stats, monitor, … : the SES helper's commands (openses.cli.ops)
 
 
-def _run(coro: object) -> None:
+def _run(coro: Any) -> Any:
     try:
         import uvloop
-
-        uvloop.run(coro)  # type: ignore[arg-type]
     except ImportError:  # pragma: no cover - uvloop is a dependency through uvicorn[standard]
-        asyncio.run(coro)  # type: ignore[arg-type]
+        return asyncio.run(coro)
+    return uvloop.run(coro)
 
 
 def _logging(level: str) -> None:
@@ -64,7 +64,9 @@ def serve(roles: str = typer.Option("api,smtp,worker,scheduler,dns,inbound",
         problem = processes_problem(settings)
         if problem:
             raise typer.BadParameter(problem)
-        serve_processes(settings, chosen, _run)
+        status = serve_processes(settings, chosen, _run)
+        if status:
+            raise typer.Exit(status)
         return
     _run(serve_forever(settings, chosen))
 

@@ -8,14 +8,18 @@ SharedSendLimiter. A limit of -1 (or 0 for the rate) means unlimited.
 
 from __future__ import annotations
 
+import fcntl
 import logging
 import mmap
-import multiprocessing
+import os
 import struct
+import tempfile
+import threading
 import time
 import zlib
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -110,8 +114,10 @@ class SharedSendLimiter(SendLimiter):
     """The same limits, kept in shared memory so that every process of one host counts against
     one bucket and one 24-hour window per account.
 
-    Made before the processes are forked (an anonymous shared mapping and a semaphore are
-    inherited). Each account has a slot (open addressing on the account id's CRC-32) holding its
+    Made before the processes are forked (an anonymous shared mapping and an unnamed lock file are
+    inherited). The lock is a POSIX record lock (fcntl), which the kernel releases when its
+    process dies, so a process killed inside take() cannot stop the others; a thread lock orders
+    the threads of one process, which record locks do not. Each account has a slot (open addressing on the account id's CRC-32) holding its
     token bucket and a ring of 1,440 per-minute counts with their running total. An account that
     finds the table full falls back to this process's own limiter (logged once).
     """
@@ -120,9 +126,20 @@ class SharedSendLimiter(SendLimiter):
         super().__init__(clock)
         self._slots = slots
         self._memory = mmap.mmap(-1, slots * _SLOT_BYTES)  # MAP_SHARED | MAP_ANONYMOUS
-        self._lock = multiprocessing.get_context("fork").Lock()
+        self._lock_file, path = tempfile.mkstemp(prefix="openses-limits-")
+        os.unlink(path)  # the descriptor is all the processes need
+        self._threads = threading.Lock()
         self._index: dict[str, int] = {}
         self._full_warned = False
+
+    @contextmanager
+    def _lock(self) -> Iterator[None]:
+        with self._threads:
+            fcntl.lockf(self._lock_file, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.lockf(self._lock_file, fcntl.LOCK_UN)
 
     # slot layout helpers (called with the lock held)
 
@@ -187,7 +204,7 @@ class SharedSendLimiter(SendLimiter):
     # the SendLimiter interface
 
     def take(self, account_id: str, recipients: int, *, max_per_day: float, max_rate: float) -> None:
-        with self._lock:
+        with self._lock():
             slot = self._find(account_id, create=True)
             if slot is None:
                 super().take(account_id, recipients, max_per_day=max_per_day, max_rate=max_rate)
@@ -213,7 +230,7 @@ class SharedSendLimiter(SendLimiter):
             self._write(slot, fields)
 
     def give_back(self, account_id: str, recipients: int) -> None:
-        with self._lock:
+        with self._lock():
             slot = self._find(account_id, create=False)
             if slot is None:
                 super().give_back(account_id, recipients)
@@ -224,7 +241,7 @@ class SharedSendLimiter(SendLimiter):
             self._write(slot, fields)
 
     def sent_last_24h(self, account_id: str) -> int:
-        with self._lock:
+        with self._lock():
             slot = self._find(account_id, create=False)
             if slot is None:
                 return super().sent_last_24h(account_id)
@@ -234,7 +251,7 @@ class SharedSendLimiter(SendLimiter):
             return int(fields[3])
 
     def load(self, account_id: str, counts: Iterable[tuple[int, int]]) -> None:
-        with self._lock:
+        with self._lock():
             slot = self._find(account_id, create=True)
             if slot is None:
                 super().load(account_id, counts)
@@ -250,7 +267,7 @@ class SharedSendLimiter(SendLimiter):
             self._write(slot, fields)
 
     def forget(self, account_id: str) -> None:
-        with self._lock:
+        with self._lock():
             slot = self._find(account_id, create=False)
             if slot is not None:  # a fresh slot: empty bucket state, empty window
                 fields = self._read(slot)
