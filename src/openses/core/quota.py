@@ -117,9 +117,10 @@ class SharedSendLimiter(SendLimiter):
     Made before the processes are forked (an anonymous shared mapping and an unnamed lock file are
     inherited). The lock is a POSIX record lock (fcntl), which the kernel releases when its
     process dies, so a process killed inside take() cannot stop the others; a thread lock orders
-    the threads of one process, which record locks do not. Each account has a slot (open addressing on the account id's CRC-32) holding its
-    token bucket and a ring of 1,440 per-minute counts with their running total. An account that
-    finds the table full falls back to this process's own limiter (logged once).
+    the threads of one process, which record locks do not. Each account has a slot (open
+    addressing on the account id's CRC-32) holding its token bucket and a ring of 1,440
+    per-minute counts with their running total. An account that finds the table full falls back
+    to this process's own limiter (logged once).
     """
 
     def __init__(self, slots: int = 4096, clock: Callable[[], float] = time.time) -> None:
@@ -130,7 +131,7 @@ class SharedSendLimiter(SendLimiter):
         os.unlink(path)  # the descriptor is all the processes need
         self._threads = threading.Lock()
         self._index: dict[str, int] = {}
-        self._full_warned = False
+        self._overflow: set[str] = set()  # accounts that found the table full: not probed again
 
     @contextmanager
     def _lock(self) -> Iterator[None]:
@@ -147,6 +148,8 @@ class SharedSendLimiter(SendLimiter):
         cached = self._index.get(account_id)
         if cached is not None and self._key_at(cached) == account_id:
             return cached
+        if account_id in self._overflow:
+            return None
         key = account_id.encode()[:_KEY_BYTES]
         start = zlib.crc32(key) % self._slots
         for probe in range(self._slots):
@@ -162,10 +165,11 @@ class SharedSendLimiter(SendLimiter):
                 _RING.pack_into(self._memory, slot * _SLOT_BYTES + _SLOT.size, *([0] * DAY_MINUTES))
                 self._index[account_id] = slot
                 return slot
-        if not self._full_warned:
-            log.warning("shared send limiter full (%d accounts): further accounts are limited per process",
-                        self._slots)
-            self._full_warned = True
+        if create:
+            if not self._overflow:
+                log.warning("shared send limiter full (%d accounts): further accounts are limited per "
+                            "process", self._slots)
+            self._overflow.add(account_id)
         return None
 
     def _key_at(self, slot: int) -> str:
