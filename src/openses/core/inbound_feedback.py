@@ -213,7 +213,6 @@ async def start_inbound(settings: Settings, store: Store) -> tuple[SmtpServer, a
     from openses.smtp.tls import load_or_create_certificate
 
     bounce_domain = settings.bounce_domain or settings.message_id_domain
-    # at most 30 s behind the verifier: a newly verified domain's DSNs must not meet a 550 for long
     domains = MailFromDomains(store)
     await domains.refresh()
     sink = InboundFeedback(store, bounce_domain=bounce_domain, message_id_domain=settings.message_id_domain,
@@ -226,6 +225,7 @@ async def start_inbound(settings: Settings, store: Store) -> tuple[SmtpServer, a
                             max_message_size=settings.inbound_max_message_size)
     await server.start()
     log.info("inbound MX for %s listening on %s:%s", bounce_domain, settings.inbound_host, settings.inbound_port)
-    # a failed read keeps the last known set (run_loop logs it and tries again at the next pass)
+    # At most 30 s behind the verifier: a newly verified domain's DSNs must not meet a 550 for long.
+    # A failed read keeps the last known set (run_loop logs it and tries again at the next pass).
     refresher = run_loop(domains.refresh, min(settings.dns_check_interval, 30.0), "inbound-mail-from-domains")
     return server, asyncio.create_task(refresher, name="inbound-mail-from-domains")

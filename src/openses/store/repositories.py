@@ -145,27 +145,32 @@ def accepted_statements(dialect: str, message_rows: Sequence[Row], queue_rows: S
     and under load every hand-back waits for the event loop (measured: a group commit's inserts
     took longer than its fsync)."""
     out: list[Statement] = []
+    m = "?" if dialect == "sqlite" else "%s"  # the drivers: sqlite3 (qmark), psycopg (format)
     for table, rows in ((messages, message_rows), (queue, queue_rows), (events, event_rows)):
         if not rows:
             continue
         columns, defaults = _insert_columns(table)
         values = [tuple(_dbapi_value(r.get(c, d)) for c, d in zip(columns, defaults)) for r in rows]
         if dialect != "sqlite":
-            out.append((_insert_sql(table, "%s", 1), values))
+            out.append((_insert_sql(table, m, 1), values))
             continue
         per_chunk = _SQLITE_MAX_PARAMETERS // len(columns)
         for start in range(0, len(values), per_chunk):
             chunk = values[start:start + per_chunk]
-            out.append((_insert_sql(table, "?", len(chunk)), tuple(v for row in chunk for v in row)))
+            out.append((_insert_sql(table, m, len(chunk)), tuple(v for row in chunk for v in row)))
     if counts:
-        mark = "?" if dialect == "sqlite" else "%s"
-        out.append((_SEND_COUNT_SQL.format(m=mark), [(a, minute, n) for (a, minute), n in counts.items()]))
+        out.append((_SEND_COUNT_SQL.format(m=m), [(a, minute, n) for (a, minute), n in counts.items()]))
     return out
 
 
 def mark(conn: Connection) -> str:
     """The DBAPI parameter marker of the connection's driver."""
     return "?" if conn.dialect.paramstyle == "qmark" else "%s"
+
+
+def marks(conn: Connection, n: int) -> str:
+    """`n` parameter markers, comma-separated: the inside of an IN (…) list."""
+    return ", ".join([mark(conn)] * n)
 
 
 def raw_rows(conn: Connection, table: Table, columns: Sequence[str], where: str, params: Sequence[Any],
@@ -279,9 +284,8 @@ def lease_due(conn: Connection, owner: str, now: float, lease_seconds: float, li
         return []
     conn.execute(update(queue).where(and_(queue.c.id.in_(ids), free)).values(
         lease_owner=owner, lease_expires_at=now + lease_seconds))
-    m = mark(conn)
     return raw_rows(conn, queue, tuple(c.name for c in queue.columns),
-                    f"id IN ({', '.join([m] * len(ids))}) AND lease_owner = {m}", [*ids, owner])
+                    f"id IN ({marks(conn, len(ids))}) AND lease_owner = {mark(conn)}", [*ids, owner])
 
 
 def complete_entry(conn: Connection, entry_id: int, owner: str) -> int:
@@ -327,7 +331,7 @@ def send_mail_objects(conn: Connection, message_ids: Sequence[str]) -> dict[str,
         return {}
     ids = list(message_ids)
     rows = raw_rows(conn, events, ("message_id", "created_at", "payload"),
-                    f"message_id IN ({', '.join([mark(conn)] * len(ids))}) AND event_type = 'Send'", ids)
+                    f"message_id IN ({marks(conn, len(ids))}) AND event_type = 'Send'", ids)
     return {r["message_id"]: (r["created_at"], r["payload"]["mail"]) for r in rows}
 
 
