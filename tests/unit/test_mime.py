@@ -1,12 +1,14 @@
 """Hand-built simple messages and header surgery on raw ones."""
 
+import binascii
 import email
 from email import policy
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from openses.core import mime
 from openses.core.mime import Attachment, SimpleContent, build_simple, format_date, split_raw
 from openses.errors import InvalidParameterValue
 
@@ -80,3 +82,21 @@ def test_split_raw_either_parses_or_refuses_cleanly(data):
     except InvalidParameterValue:
         return
     assert m.rebuilt().startswith(b"From: a@example.com")
+
+
+@settings(max_examples=400)
+@given(st.lists(st.sampled_from(b"ab =.\t\r\n\xc3\x7f~"), max_size=400).map(bytes)
+       | st.text(alphabet="x .\n", max_size=400).map(str.encode))
+def test_quoted_printable_matches_the_stdlib(raw: bytes) -> None:
+    # The fast path for plain ASCII places soft breaks itself; it must agree with b2a_qp byte for byte.
+    lf = raw.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+    assert mime._quoted_printable(lf) == binascii.b2a_qp(lf).replace(b"\n", b"\r\n")
+
+
+def test_long_ascii_line_is_soft_broken_and_round_trips() -> None:
+    text = "The quick brown fox jumps over the lazy dog. " * 50
+    part = mime._body_part(text, "plain", None)
+    head, body = part.split(b"\r\n\r\n", 1)
+    assert b"quoted-printable" in head
+    assert all(len(line) <= 76 for line in body.split(b"\r\n"))
+    assert binascii.a2b_qp(body.replace(b"\r\n", b"\n")).decode() == text
