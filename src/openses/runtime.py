@@ -169,31 +169,30 @@ class Server:
                      s.smtp_port, s.smtps_port, fingerprint)
 
     async def _serve_http(self) -> None:
-        import uvicorn
-
-        from openses.api.app import ApiApp
+        from openses.api.app import MAX_BODY, ApiApp
+        from openses.protocol.http_server import HttpServer
         from openses.web.app import create_web_app
         from openses.web.dev import DevRoutes
 
         assert self.services is not None and self.worker is not None
         dev = DevRoutes(self.services, self.worker.wake) if self.settings.dev_mode else None
         app = ApiApp(self.services, dev_routes=dev, fallback=create_web_app(self.services))
-        config = uvicorn.Config(app, host=self.settings.http_host, port=self.settings.http_port,
-                                log_level="warning", access_log=False, lifespan="off",
-                                loop="none", http="httptools", timeout_keep_alive=75,
-                                proxy_headers=False)
-        server = uvicorn.Server(config)
+        server = HttpServer(app, max_body=MAX_BODY, keep_alive=75)
+        host, port = self.settings.http_host, self.settings.http_port
+        if self.reuse_port:
+            sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+            sock.bind((host, port))
+            await server.start(sock=sock)
+        else:
+            await server.start(host, port)
         if self.primary:
-            log.info("SES API listening on http://%s:%s", self.settings.http_host, self.settings.http_port)
-        server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
-        if not self.reuse_port:
-            await server.serve()
-            return
-        sock = socket.socket(socket.AF_INET6 if ":" in self.settings.http_host else socket.AF_INET)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-        sock.bind((self.settings.http_host, self.settings.http_port))
-        await server.serve(sockets=[sock])
+            log.info("SES API listening on http://%s:%s", host, port)
+        try:
+            await asyncio.Event().wait()  # until cancelled by stop()
+        finally:
+            await server.stop(grace=5.0)
 
     async def stop(self) -> None:
         if self.smtp is not None:
