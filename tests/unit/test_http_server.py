@@ -171,3 +171,24 @@ async def test_percent_encoded_path_is_decoded_and_raw_path_kept() -> None:
     assert seen["path"] == "/v2/email/identities/a@b.com"
     assert seen["raw_path"] == b"/v2/email/identities/a%40b.com"
     assert seen["query_string"] == b"x=1"
+
+
+async def test_url_the_parser_cannot_split_gets_400(server: HttpServer) -> None:
+    # the request line parses, the URL does not split (a port out of range)
+    out = await asyncio.to_thread(_raw, server.port, b"GET http://h:99999/ HTTP/1.1\r\nHost: x\r\n\r\n")
+    assert out.startswith(b"HTTP/1.1 400 ") and out.endswith(b"Malformed request URL.")
+
+
+async def test_idle_keep_alive_connection_is_closed_after_the_timeout() -> None:
+    srv = HttpServer(app, max_body=MAX_BODY, keep_alive=0.2)
+    await srv.start("127.0.0.1", 0)
+    try:
+        def run() -> bytes:
+            with socket.create_connection(("127.0.0.1", srv.port), timeout=5) as sock:
+                sock.sendall(b"GET /a HTTP/1.1\r\nHost: x\r\n\r\n")
+                return b"".join(iter(lambda: sock.recv(65536), b""))  # ends when the server closes
+
+        out = await asyncio.to_thread(run)
+    finally:
+        await srv.stop(grace=1)
+    assert out.endswith(b"GET /a  0")

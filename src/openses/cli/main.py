@@ -30,7 +30,7 @@ register_ops(app)  # quota, stats, monitor, … : the SES helper's commands (ope
 def _run(coro: Any) -> Any:
     try:
         import uvloop
-    except ImportError:  # pragma: no cover - uvloop is a dependency through uvicorn[standard]
+    except ImportError:  # pragma: no cover - uvloop is a dependency (not on every platform)
         return asyncio.run(coro)
     return uvloop.run(coro)
 

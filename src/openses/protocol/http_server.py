@@ -225,6 +225,10 @@ class _Connection(asyncio.Protocol):
                 if not keep:
                     self._close()
                     return
+        except Exception:  # a bug here must not leave the client waiting
+            log.exception("HTTP connection failed")
+            self._close()
+            return
         finally:
             self.task = None
         if self.closing:
@@ -234,7 +238,11 @@ class _Connection(asyncio.Protocol):
 
     async def _cycle(self, req: _Request) -> bool:
         """Run the app for one request; whether the connection stays open."""
-        parsed = httptools.parse_url(req.url)
+        try:
+            parsed = httptools.parse_url(req.url)
+        except httptools.HttpParserInvalidURLError:
+            _Cycle(self, req, b"").write_whole(400, [(b"content-type", b"text/plain")], b"Malformed request URL.")
+            return False
         raw_path: bytes = parsed.path or b"/"
         body = req.body[0] if len(req.body) == 1 else b"".join(req.body)
         scope: Scope = {
