@@ -63,3 +63,37 @@ def test_writes_from_threads_without_a_loop_work_too(engine):
         assert writer.run_sync(lambda c: c.execute(text("INSERT INTO t VALUES (7, 'z')")).rowcount) == 1
     finally:
         writer.stop()
+
+
+async def test_writes_queued_while_another_process_holds_the_lock_join_the_commit(tmp_path):
+    # --processes N on SQLite: a writer waiting for the writers' lock takes, once it has it, what
+    # arrived meanwhile into the same transaction (one fsync for all).
+    import fcntl
+
+    from openses.store.database import open_lock
+
+    e = open_database(f"sqlite:///{tmp_path / 'w.db'}")
+    with e.begin() as c:
+        c.execute(text("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT NOT NULL)"))
+    lock_path = tmp_path / "w.db.writer-lock"
+    writer = GroupCommitWriter(e, lock_path=lock_path)
+    other = open_lock(lock_path)  # the other process's writer
+    fcntl.flock(other, fcntl.LOCK_EX)
+    writer.start()
+    try:
+        first = asyncio.ensure_future(writer.run(lambda c: c.execute(text("INSERT INTO t VALUES (0, 'a')"))))
+        await asyncio.sleep(0.1)  # the writer has taken it and waits for the lock
+        later = [asyncio.ensure_future(writer.run(lambda c, i=i: c.execute(text("INSERT INTO t VALUES (:i, 'b')"),
+                                                                           {"i": i})))
+                 for i in range(1, 4)]
+        await asyncio.sleep(0.1)
+        assert writer.batches == 0
+        fcntl.flock(other, fcntl.LOCK_UN)
+        await asyncio.gather(first, *later)
+    finally:
+        writer.stop()
+        import os
+
+        os.close(other)
+        e.dispose()
+    assert (writer.batches, writer.writes) == (1, 4)
