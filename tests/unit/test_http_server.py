@@ -192,3 +192,9 @@ async def test_idle_keep_alive_connection_is_closed_after_the_timeout() -> None:
     finally:
         await srv.stop(grace=1)
     assert out.endswith(b"GET /a  0")
+
+
+async def test_endless_headers_get_431(server: HttpServer) -> None:
+    head = b"GET /h HTTP/1.1\r\nHost: x\r\n" + b"".join(b"X-Pad-%d: %s\r\n" % (i, b"p" * 1000) for i in range(66))  # just over 64 KB: read in one go
+    out = await asyncio.to_thread(_raw, server.port, head + b"\r\n")
+    assert out.startswith(b"HTTP/1.1 431 ")

@@ -10,7 +10,6 @@ from __future__ import annotations
 import binascii
 import base64
 import email.utils
-import re
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field

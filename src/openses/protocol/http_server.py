@@ -1,6 +1,6 @@
 """A lean HTTP/1.1 server for ASGI apps: asyncio protocol + httptools' parser.
 
-It serves what openses serves: whole request bodies (up to a limit), responses with or without a
+It serves what openses serves: whole request bodies and headers (up to limits), responses with or without a
 Content-Length (chunked when an app streams without one), keep-alive, pipelined requests answered
 in order, `Expect: 100-continue`, HEAD. No upgrades (WebSocket), no lifespan, no HTTP/2.
 
@@ -34,10 +34,11 @@ _REASONS = {100: "Continue", 200: "OK", 201: "Created", 202: "Accepted", 204: "N
             401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 405: "Method Not Allowed",
             408: "Request Timeout", 409: "Conflict", 410: "Gone", 411: "Length Required",
             413: "Payload Too Large", 415: "Unsupported Media Type", 422: "Unprocessable Entity",
-            429: "Too Many Requests", 500: "Internal Server Error", 501: "Not Implemented",
+            429: "Too Many Requests", 431: "Request Header Fields Too Large", 500: "Internal Server Error", 501: "Not Implemented",
             502: "Bad Gateway", 503: "Service Unavailable", 504: "Gateway Timeout"}
 _STATUS_LINES: dict[int, bytes] = {}
 MAX_PENDING = 16  # pipelined requests read ahead before reading pauses
+MAX_HEAD = 65_536  # bytes of request line and headers (SigV4 requests use ~1 KB)
 
 
 def _status_line(status: int) -> bytes:
@@ -97,10 +98,11 @@ class HttpServer:
 
 
 class _Request:
-    __slots__ = ("method", "url", "headers", "body", "size", "keep_alive", "version", "expect")
+    __slots__ = ("method", "url", "headers", "head", "body", "size", "keep_alive", "version", "expect")
 
     def __init__(self) -> None:
         self.url = b""
+        self.head = 0  # bytes of URL and headers so far
         self.headers: list[tuple[bytes, bytes]] = []
         self.body: list[bytes] = []
         self.size = 0
@@ -159,6 +161,8 @@ class _Connection(asyncio.Protocol):
         except httptools.HttpParserError as err:
             if isinstance(err.__context__, _TooLarge):  # raised in on_body, wrapped by the parser
                 self._fail(413, b"Request body too large.")
+            elif isinstance(err.__context__, _HeadTooLarge):
+                self._fail(431, b"Request headers too large.")
             else:
                 self._fail(400, b"Malformed HTTP request.")
 
@@ -173,13 +177,21 @@ class _Connection(asyncio.Protocol):
     def on_url(self, url: bytes) -> None:
         assert self.request is not None
         self.request.url += url
+        self._count_head(len(url))
 
     def on_header(self, name: bytes, value: bytes) -> None:
         assert self.request is not None
+        self._count_head(len(name) + len(value))
         name = name.lower()
         self.request.headers.append((name, value))
         if name == b"expect" and value.lower() == b"100-continue":
             self.request.expect = True
+
+    def _count_head(self, size: int) -> None:
+        assert self.request is not None
+        self.request.head += size
+        if self.request.head > MAX_HEAD:
+            raise _HeadTooLarge
 
     def on_headers_complete(self) -> None:
         req = self.request
@@ -302,6 +314,10 @@ class _Connection(asyncio.Protocol):
 
 
 class _TooLarge(Exception):
+    pass
+
+
+class _HeadTooLarge(Exception):
     pass
 
 
