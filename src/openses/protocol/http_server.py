@@ -1,13 +1,14 @@
 """A lean HTTP/1.1 server for ASGI apps: asyncio protocol + httptools' parser.
 
-It serves what openses serves: whole request bodies and headers (up to limits), responses with or without a
-Content-Length (chunked when an app streams without one), keep-alive, pipelined requests answered
-in order, `Expect: 100-continue`, HEAD. No upgrades (WebSocket), no lifespan, no HTTP/2.
+It serves what openses serves: whole request bodies and headers (up to limits), responses with or
+without a Content-Length (chunked when an app streams without one), keep-alive, pipelined requests
+answered in order, `Expect: 100-continue`, HEAD. No upgrades (WebSocket), no lifespan, no HTTP/2.
 
-Why not uvicorn (chosen first, ARCHITECTURE.md): per request it costs ≈ 60 µs of the API's ≈ 290
-(py-spy, v2 SendEmail at 64 connections): a header check by regular expression per header, two
-socket writes (status and headers, then the body), a task and several objects per cycle. Here the
-response is one write and the request one parse; measured in docs/scaling.md.
+Why not uvicorn (chosen first, ARCHITECTURE.md): in py-spy profiles of the API (v2 SendEmail,
+64 connections) uvicorn took ≈ 20 % of the CPU: two socket writes per reply (status and headers,
+then the body), a regular expression per response header, a task and several objects per cycle.
+Here a reply is one write; measured end to end, one process kept busy: +4 % requests a second
+(the README's performance section).
 """
 
 from __future__ import annotations
