@@ -22,6 +22,10 @@ async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
     path = scope["path"]
     if path == "/boom":
         raise RuntimeError("the app failed")
+    if path == "/short":  # a buggy app: fewer bytes than its Content-Length
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"10")]})
+        await send({"type": "http.response.body", "body": b"abc"})
+        return
     if path == "/stream":  # no Content-Length: the server must chunk
         await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/plain")]})
         for part in (b"one,", b"two,", b"three"):
@@ -198,3 +202,19 @@ async def test_endless_headers_get_431(server: HttpServer) -> None:
     head = b"GET /h HTTP/1.1\r\nHost: x\r\n" + b"".join(b"X-Pad-%d: %s\r\n" % (i, b"p" * 1000) for i in range(66))  # just over 64 KB: read in one go
     out = await asyncio.to_thread(_raw, server.port, head + b"\r\n")
     assert out.startswith(b"HTTP/1.1 431 ")
+
+
+async def test_reply_shorter_than_its_length_closes_the_connection(server: HttpServer) -> None:
+    def run() -> tuple[bytes, bool]:
+        with socket.create_connection(("127.0.0.1", server.port), timeout=2) as sock:
+            sock.sendall(b"GET /short HTTP/1.1\r\nHost: x\r\n\r\n")
+            data = b""
+            try:
+                while chunk := sock.recv(65536):
+                    data += chunk
+            except TimeoutError:
+                return data, False  # still open: the client would wait for 7 more bytes
+            return data, True
+
+    out, closed = await asyncio.to_thread(run)
+    assert out.startswith(b"HTTP/1.1 200 ") and out.endswith(b"\r\n\r\nabc") and closed

@@ -382,6 +382,9 @@ class _Cycle:
             conn.transport.write(data)
         if not more:
             self.complete = True
+            if self.length is not None and self.sent < self.length and self.req.method != "HEAD":
+                log.error("HTTP reply shorter than its Content-Length (%d of %d bytes)", self.sent, self.length)
+                self.close = True  # the client learns where it ends only when the connection closes
 
     def _start(self, status: int, headers: list[tuple[bytes, bytes]]) -> None:
         parts = [_status_line(status), _date_header()]
