@@ -1,12 +1,14 @@
 """The group-commit writer: many writes, one transaction; a bad write sinks only itself."""
 
 import asyncio
+import fcntl
+import os
 import threading
 
 import pytest
 from sqlalchemy import text
 
-from openses.store.database import open_database
+from openses.store.database import open_database, open_lock
 from openses.store.writer import GroupCommitWriter
 
 
@@ -68,10 +70,6 @@ def test_writes_from_threads_without_a_loop_work_too(engine):
 async def test_writes_queued_while_another_process_holds_the_lock_join_the_commit(tmp_path):
     # --processes N on SQLite: a writer waiting for the writers' lock takes, once it has it, what
     # arrived meanwhile into the same transaction (one fsync for all).
-    import fcntl
-
-    from openses.store.database import open_lock
-
     e = open_database(f"sqlite:///{tmp_path / 'w.db'}")
     with e.begin() as c:
         c.execute(text("CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT NOT NULL)"))
@@ -92,8 +90,6 @@ async def test_writes_queued_while_another_process_holds_the_lock_join_the_commi
         await asyncio.gather(first, *later)
     finally:
         writer.stop()
-        import os
-
         os.close(other)
         e.dispose()
     assert (writer.batches, writer.writes) == (1, 4)
