@@ -74,10 +74,13 @@ def _encode_text(value: str, charset: str | None = None) -> str:
     return Header(value, charset or "utf-8").encode(maxlinelen=76)
 
 
+def _lf(data: bytes) -> bytes:
+    """Any line ends (CRLF, CR, LF) as LF."""
+    return data.replace(b"\r\n", b"\n").replace(b"\r", b"\n") if b"\r" in data else data
+
+
 def _crlf(data: bytes) -> bytes:
-    if b"\r" in data:
-        data = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
-    return data.replace(b"\n", CRLF)
+    return _lf(data).replace(b"\n", CRLF)
 
 
 # The bytes quoted-printable writes as they are (RFC 2045 §6.7), "=" excepted.
@@ -112,8 +115,7 @@ def _body_part(data: str, subtype: str, charset: str | None) -> bytes:
     if raw.isascii() and max((len(line) for line in raw.split(b"\n")), default=0) <= MAX_LINE:
         cte, body = b"7bit", _crlf(raw)
     else:
-        lf = raw.replace(b"\r\n", b"\n").replace(b"\r", b"\n") if b"\r" in raw else raw
-        cte, body = b"quoted-printable", _quoted_printable(lf)
+        cte, body = b"quoted-printable", _quoted_printable(_lf(raw))
     return (b"Content-Type: text/" + subtype.encode() + b"; charset=" + cs.encode() + CRLF +
             b"Content-Transfer-Encoding: " + cte + CRLF + CRLF + body)
 

@@ -35,8 +35,8 @@ _REASONS = {100: "Continue", 200: "OK", 201: "Created", 202: "Accepted", 204: "N
             401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 405: "Method Not Allowed",
             408: "Request Timeout", 409: "Conflict", 410: "Gone", 411: "Length Required",
             413: "Payload Too Large", 415: "Unsupported Media Type", 422: "Unprocessable Entity",
-            429: "Too Many Requests", 431: "Request Header Fields Too Large", 500: "Internal Server Error", 501: "Not Implemented",
-            502: "Bad Gateway", 503: "Service Unavailable", 504: "Gateway Timeout"}
+            429: "Too Many Requests", 431: "Request Header Fields Too Large", 500: "Internal Server Error",
+            501: "Not Implemented", 502: "Bad Gateway", 503: "Service Unavailable", 504: "Gateway Timeout"}
 _STATUS_LINES: dict[int, bytes] = {}
 MAX_PENDING = 16  # pipelined requests read ahead before reading pauses
 MAX_HEAD = 65_536  # bytes of request line and headers (SigV4 requests use ~1 KB)
@@ -265,15 +265,16 @@ class _Connection(asyncio.Protocol):
             "raw_path": raw_path, "query_string": parsed.query or b"", "headers": req.headers,
         }
         cycle = _Cycle(self, req, body)
+        failed = False
         try:
             await self.server.app(scope, cycle.receive, cycle.send)
         except Exception:
             log.exception("HTTP request %s %s failed", req.method, raw_path[:200].decode("latin-1"))
-            if not cycle.started:
-                cycle.write_whole(500, [(b"content-type", b"text/plain")], b"Internal Server Error")
-            return False
-        if not cycle.started:
+            failed = True
+        if not cycle.started:  # the app failed, or returned without a reply
             cycle.write_whole(500, [(b"content-type", b"text/plain")], b"Internal Server Error")
+            return False
+        if failed:
             return False
         if not cycle.complete:  # the app stopped before its last body: the client cannot tell where
             if cycle.head and self.transport is not None and not self.transport.is_closing():

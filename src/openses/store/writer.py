@@ -124,21 +124,19 @@ class GroupCommitWriter:
                     if lock is not None and not stop:
                         # What arrived while the other processes held the lock joins this commit:
                         # a commit costs an fsync whatever its size.
-                        more: list[_Pending] = []
-                        stop = self._drain(more, self._max_batch - len(batch))
-                        if more:
-                            extra = self._prepare(conn, more)
-                            batch += more
+                        prepared = len(batch)
+                        stop = self._drain(batch)
+                        if len(batch) > prepared:
+                            extra = self._prepare(conn, batch[prepared:])
                             statements = None if statements is None or extra is None else statements + extra
                     self._commit(conn, batch, statements)
                 self._notify(batch)
                 if stop:
                     return
 
-    def _drain(self, batch: list[_Pending], limit: int | None = None) -> bool:
+    def _drain(self, batch: list[_Pending]) -> bool:
         """Move what is queued into `batch` (up to the batch limit); whether stop() was asked."""
-        limit = self._max_batch if limit is None else limit
-        while len(batch) < limit:
+        while len(batch) < self._max_batch:
             try:
                 item = self._queue.get_nowait()
             except queue.Empty:
