@@ -1,4 +1,5 @@
-"""The WAL stays bounded: past its limit the checkpointer truncates it under the writers' lock."""
+"""The WAL stays bounded: past its limit the checkpointer copies it all back under the writers'
+lock, so the next commit starts it again from the first frame; far past it, it is truncated."""
 
 import os
 import threading
@@ -14,37 +15,67 @@ def _fill(engine, rows: int) -> None:
             conn.exec_driver_sql("INSERT INTO filler VALUES (?)", ("x" * 4000,))
 
 
-def test_a_wal_past_its_limit_is_truncated_and_a_shorter_one_is_left_alone(tmp_path):
+def _frames(engine) -> int:
+    """Frames in the WAL now (a PASSIVE checkpoint of nothing new reports them)."""
+    with engine.connect() as conn:
+        return conn.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)").one()[1]
+
+
+def test_a_wal_past_its_limit_restarts_at_the_next_commit_in_the_same_file(tmp_path):
     engine = open_database(f"sqlite:///{tmp_path}/db.sqlite")
     wal = tmp_path / "db.sqlite-wal"
     _fill(engine, 200)
     size = wal.stat().st_size
-    assert size > 100_000
+    assert size > 100_000 and _frames(engine) >= 200
 
-    Checkpointer(engine, wal_limit=10 * size).run_once(None)
-    assert wal.stat().st_size == size  # PASSIVE copies the pages back but keeps the file
+    Checkpointer(engine, restart_at=100_000).run_once(None)
+    _fill(engine, 1)
+    assert _frames(engine) <= 3  # the next commit started the WAL again
+    assert wal.stat().st_size == size  # in the same file: its blocks are overwritten, not regrown
+    engine.dispose()
 
-    Checkpointer(engine, wal_limit=100_000).run_once(None)
+
+def test_a_shorter_wal_is_copied_without_waiting_for_the_writers(tmp_path):
+    engine = open_database(f"sqlite:///{tmp_path}/db.sqlite")
+    lock_path = tmp_path / "db.sqlite.writer-lock"
+    _fill(engine, 20)
+    writer_lock, checkpoint_lock = open_lock(lock_path), open_lock(lock_path)
+    done = threading.Event()
+    with exclusive(writer_lock):  # a writer is in the middle of a transaction
+        thread = threading.Thread(target=lambda: (Checkpointer(engine, restart_at=10_000_000)
+                                                  .run_once(checkpoint_lock), done.set()))
+        thread.start()
+        assert done.wait(10)  # no lock taken
+    thread.join()
+    os.close(writer_lock)
+    os.close(checkpoint_lock)
+    engine.dispose()
+
+
+def test_a_wal_past_the_hard_limit_is_truncated(tmp_path):
+    engine = open_database(f"sqlite:///{tmp_path}/db.sqlite")
+    wal = tmp_path / "db.sqlite-wal"
+    _fill(engine, 50)
+    Checkpointer(engine, restart_at=1, hard_limit=100_000).run_once(None)
     assert wal.stat().st_size == 0
     engine.dispose()
 
 
-def test_the_truncating_checkpoint_waits_for_the_writers_lock(tmp_path):
+def test_the_last_pass_waits_for_the_writers_lock(tmp_path):
     engine = open_database(f"sqlite:///{tmp_path}/db.sqlite")
     lock_path = tmp_path / "db.sqlite.writer-lock"
-    wal = tmp_path / "db.sqlite-wal"
     _fill(engine, 100)
     writer_lock, checkpoint_lock = open_lock(lock_path), open_lock(lock_path)
     done = threading.Event()
     with exclusive(writer_lock):  # a writer is in the middle of a transaction
-        thread = threading.Thread(target=lambda: (Checkpointer(engine, wal_limit=1).run_once(checkpoint_lock),
+        thread = threading.Thread(target=lambda: (Checkpointer(engine, restart_at=1).run_once(checkpoint_lock),
                                                   done.set()))
         thread.start()
         assert not done.wait(0.3)
-        assert wal.stat().st_size > 0
     assert done.wait(10)
     thread.join()
-    assert wal.stat().st_size == 0
+    _fill(engine, 1)
+    assert _frames(engine) <= 3
     os.close(writer_lock)
     os.close(checkpoint_lock)
     engine.dispose()
