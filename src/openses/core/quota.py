@@ -146,7 +146,7 @@ class SharedSendLimiter(SendLimiter):
 
     def _find(self, account_id: str, create: bool) -> int | None:
         cached = self._index.get(account_id)
-        if cached is not None and self._key_at(cached) == account_id:
+        if cached is not None:  # a slot, once taken, keeps its account for good (forget only zeroes it)
             return cached
         if account_id in self._overflow:
             return None
@@ -208,7 +208,10 @@ class SharedSendLimiter(SendLimiter):
     # the SendLimiter interface
 
     def take(self, account_id: str, recipients: int, *, max_per_day: float, max_rate: float) -> None:
-        with self._lock():
+        # The lock by hand rather than through _lock(): this runs for every send.
+        self._threads.acquire()
+        fcntl.lockf(self._lock_file, fcntl.LOCK_EX)
+        try:
             slot = self._find(account_id, create=True)
             if slot is None:
                 super().take(account_id, recipients, max_per_day=max_per_day, max_rate=max_rate)
@@ -232,6 +235,9 @@ class SharedSendLimiter(SendLimiter):
                 fields[1] -= recipients
             self._add(slot, fields, minute, recipients)
             self._write(slot, fields)
+        finally:
+            fcntl.lockf(self._lock_file, fcntl.LOCK_UN)
+            self._threads.release()
 
     def give_back(self, account_id: str, recipients: int) -> None:
         with self._lock():
