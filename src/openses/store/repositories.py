@@ -9,6 +9,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from functools import lru_cache
+from itertools import chain
 
 import orjson
 from sqlalchemy import JSON, Boolean, Integer, Table, and_, delete, func, insert, or_, select, update
@@ -150,14 +151,22 @@ def accepted_statements(dialect: str, message_rows: Sequence[Row], queue_rows: S
         if not rows:
             continue
         columns, defaults = _insert_columns(table)
-        values = [tuple(_dbapi_value(r.get(c, d)) for c, d in zip(columns, defaults)) for r in rows]
+        pairs = tuple(zip(columns, defaults))
+        encode = _json_positions(table)
+        values = []
+        for r in rows:
+            row = [r.get(c, d) for c, d in pairs]
+            for i in encode:
+                if isinstance(row[i], (dict, list)):
+                    row[i] = orjson.dumps(row[i], option=orjson.OPT_NON_STR_KEYS).decode()
+            values.append(row)
         if dialect != "sqlite":
-            out.append((_insert_sql(table, m, 1), values))
+            out.append((_insert_sql(table, m, 1), [tuple(v) for v in values]))
             continue
         per_chunk = _SQLITE_MAX_PARAMETERS // len(columns)
         for start in range(0, len(values), per_chunk):
             chunk = values[start:start + per_chunk]
-            out.append((_insert_sql(table, m, len(chunk)), tuple(v for row in chunk for v in row)))
+            out.append((_insert_sql(table, m, len(chunk)), tuple(chain.from_iterable(chunk))))
     if counts:
         out.append((_SEND_COUNT_SQL.format(m=m), [(a, minute, n) for (a, minute), n in counts.items()]))
     return out
@@ -215,17 +224,18 @@ def _insert_columns(table: Table) -> tuple[tuple[str, ...], tuple[Any, ...]]:
             tuple(c.default.arg if c.default is not None and c.default.is_scalar else None for c in cols))
 
 
+@lru_cache(maxsize=16)
+def _json_positions(table: Table) -> tuple[int, ...]:
+    """Where the JSON columns are among _insert_columns: their dicts and lists go in as text."""
+    columns, _ = _insert_columns(table)
+    return tuple(i for i, name in enumerate(columns) if isinstance(table.c[name].type, JSON))
+
+
 @lru_cache(maxsize=2048)
 def _insert_sql(table: Table, mark: str, rows: int) -> str:
     columns, _ = _insert_columns(table)
     row = f"({', '.join([mark] * len(columns))})"
     return f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES {', '.join([row] * rows)}"
-
-
-def _dbapi_value(value: Any) -> Any:
-    if isinstance(value, (dict, list)):
-        return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
-    return value
 
 
 def sent_since(conn: Connection, account_id: str, minute: int) -> int:
