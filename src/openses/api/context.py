@@ -24,7 +24,7 @@ class Services:
     sending: SendingService
 
 
-@dataclass(frozen=True)
+@dataclass
 class RequestContext:
     services: Services
     principal: Principal

@@ -22,7 +22,7 @@ _BARE_ADDR = re.compile(r"[^\s<>@]+@[^\s<>@]+")
 _NAME_ADDR = re.compile(r"([A-Za-z0-9!#$%&'*+/=?^_`{|}~. -]*?)\s*<([^\s<>@]+@[^\s<>@]+)>")
 
 
-@dataclass(frozen=True)
+@dataclass
 class Mailbox:
     display_name: str
     address: str  # addr-spec, domain in ASCII (Punycode)

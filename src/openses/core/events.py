@@ -19,7 +19,7 @@ def _iso_second(second: int) -> str:
     return dt.datetime.fromtimestamp(second, dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
 
 
-@dataclass(frozen=True)
+@dataclass
 class MailInfo:
     """What every event repeats about its message (SES's `mail` object)."""
 

@@ -33,7 +33,7 @@ class Attachment:
     description: str | None = None
 
 
-@dataclass(frozen=True)
+@dataclass
 class SimpleContent:
     subject: str
     text: str | None = None

@@ -22,7 +22,7 @@ from openses.errors import ConfigurationSetSendingPausedException
 from openses.store.store import Store
 
 
-@dataclass(frozen=True)
+@dataclass
 class SendFeedback:
     config_set: csets.ConfigSet | None
     suppressed: dict[str, str]  # address key → reason
@@ -33,7 +33,7 @@ class SendFeedback:
         return self.config_set.name if self.config_set else None
 
 
-@dataclass(frozen=True)
+@dataclass
 class Screened:
     deliver: tuple[str, ...]  # recipients to queue
     events: list[dict[str, Any]]  # events made now (simulator outcomes, suppression bounces)

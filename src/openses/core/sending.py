@@ -45,7 +45,7 @@ SES_HEADERS = ("x-ses-configuration-set", "x-ses-message-tags", "x-ses-source-ar
                "x-ses-from-arn", "x-ses-return-path-arn")
 
 
-@dataclass(frozen=True)
+@dataclass
 class SendOptions:
     """What a caller may add to any send."""
 
@@ -58,7 +58,7 @@ class SendOptions:
     identity_arn: str | None = None  # SourceArn / FromArn: send as another account's identity
 
 
-@dataclass(frozen=True)
+@dataclass
 class _Admitted:
     account: Account
     from_box: Mailbox

@@ -55,7 +55,7 @@ _UNRESERVED = "-_.~"
 _SIGNING_KEY_CACHE_SIZE = 1024
 
 
-@dataclass(frozen=True)
+@dataclass
 class Credential:
     access_key_id: str
     date: str
@@ -63,7 +63,7 @@ class Credential:
     service: str
 
 
-@dataclass(frozen=True)
+@dataclass
 class SignedRequest:
     credential: Credential
     amz_date: str
