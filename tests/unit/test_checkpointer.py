@@ -3,6 +3,7 @@ lock, so the next commit starts it again from the first frame; far past it, it i
 
 import os
 import threading
+from contextlib import contextmanager
 
 from openses.store.database import Checkpointer, exclusive, open_database, open_lock
 
@@ -35,20 +36,31 @@ def test_a_wal_past_its_limit_restarts_at_the_next_commit_in_the_same_file(tmp_p
     engine.dispose()
 
 
-def test_a_shorter_wal_is_copied_without_waiting_for_the_writers(tmp_path):
-    engine = open_database(f"sqlite:///{tmp_path}/db.sqlite")
+@contextmanager
+def _checkpoint_while_another_writer_holds_the_lock(tmp_path, engine, restart_at: int):
+    """run_once in a thread while "another process's writer" holds the writers' lock; the body
+    gets the Event set when run_once returns; on leaving, the lock is released and run_once ends."""
     lock_path = tmp_path / "db.sqlite.writer-lock"
-    _fill(engine, 20)
     writer_lock, checkpoint_lock = open_lock(lock_path), open_lock(lock_path)
     done = threading.Event()
-    with exclusive(writer_lock):  # a writer is in the middle of a transaction
-        thread = threading.Thread(target=lambda: (Checkpointer(engine, restart_at=10_000_000)
-                                                  .run_once(checkpoint_lock), done.set()))
-        thread.start()
+    thread = threading.Thread(target=lambda: (Checkpointer(engine, restart_at=restart_at).run_once(checkpoint_lock),
+                                              done.set()))
+    try:
+        with exclusive(writer_lock):  # a writer is in the middle of a transaction
+            thread.start()
+            yield done
+        assert done.wait(10)
+        thread.join()
+    finally:
+        os.close(writer_lock)
+        os.close(checkpoint_lock)
+
+
+def test_a_shorter_wal_is_copied_without_waiting_for_the_writers(tmp_path):
+    engine = open_database(f"sqlite:///{tmp_path}/db.sqlite")
+    _fill(engine, 20)
+    with _checkpoint_while_another_writer_holds_the_lock(tmp_path, engine, restart_at=10_000_000) as done:
         assert done.wait(10)  # no lock taken
-    thread.join()
-    os.close(writer_lock)
-    os.close(checkpoint_lock)
     engine.dispose()
 
 
@@ -63,19 +75,9 @@ def test_a_wal_past_the_hard_limit_is_truncated(tmp_path):
 
 def test_the_last_pass_waits_for_the_writers_lock(tmp_path):
     engine = open_database(f"sqlite:///{tmp_path}/db.sqlite")
-    lock_path = tmp_path / "db.sqlite.writer-lock"
     _fill(engine, 100)
-    writer_lock, checkpoint_lock = open_lock(lock_path), open_lock(lock_path)
-    done = threading.Event()
-    with exclusive(writer_lock):  # a writer is in the middle of a transaction
-        thread = threading.Thread(target=lambda: (Checkpointer(engine, restart_at=1).run_once(checkpoint_lock),
-                                                  done.set()))
-        thread.start()
+    with _checkpoint_while_another_writer_holds_the_lock(tmp_path, engine, restart_at=1) as done:
         assert not done.wait(0.3)
-    assert done.wait(10)
-    thread.join()
     _fill(engine, 1)
     assert _frames(engine) <= 3
-    os.close(writer_lock)
-    os.close(checkpoint_lock)
     engine.dispose()
