@@ -208,36 +208,38 @@ class SharedSendLimiter(SendLimiter):
     # the SendLimiter interface
 
     def take(self, account_id: str, recipients: int, *, max_per_day: float, max_rate: float) -> None:
-        # The lock by hand rather than through _lock(): this runs for every send.
-        self._threads.acquire()
-        fcntl.lockf(self._lock_file, fcntl.LOCK_EX)
-        try:
-            slot = self._find(account_id, create=True)
-            if slot is None:
-                super().take(account_id, recipients, max_per_day=max_per_day, max_rate=max_rate)
-                return
-            now = self._clock()
-            minute = int(now // 60)
-            fields = self._read(slot)
-            if fields[2] == 0 and fields[4] == 0 and fields[1] == 0.0:  # new: a full bucket
-                fields[1], fields[2] = max(max_rate, 1.0), now
-            self._advance(slot, fields, minute)
-            if max_per_day >= 0 and fields[3] + recipients > max_per_day:
-                self._write(slot, fields)
-                raise Throttling("Daily message quota exceeded.")
-            if max_rate > 0:
-                burst = max(max_rate, 1.0)
-                fields[1] = min(burst, fields[1] + max(0.0, now - fields[2]) * max_rate)
-                fields[2] = now
-                if fields[1] < min(float(recipients), burst):
-                    self._write(slot, fields)
-                    raise Throttling("Maximum sending rate exceeded.")
-                fields[1] -= recipients
-            self._add(slot, fields, minute, recipients)
+        # The same lock as _lock(), without its generator: this runs for every send.
+        with self._threads:
+            fcntl.lockf(self._lock_file, fcntl.LOCK_EX)
+            try:
+                self._take(account_id, recipients, max_per_day, max_rate)
+            finally:
+                fcntl.lockf(self._lock_file, fcntl.LOCK_UN)
+
+    def _take(self, account_id: str, recipients: int, max_per_day: float, max_rate: float) -> None:
+        slot = self._find(account_id, create=True)
+        if slot is None:
+            super().take(account_id, recipients, max_per_day=max_per_day, max_rate=max_rate)
+            return
+        now = self._clock()
+        minute = int(now // 60)
+        fields = self._read(slot)
+        if fields[2] == 0 and fields[4] == 0 and fields[1] == 0.0:  # new: a full bucket
+            fields[1], fields[2] = max(max_rate, 1.0), now
+        self._advance(slot, fields, minute)
+        if max_per_day >= 0 and fields[3] + recipients > max_per_day:
             self._write(slot, fields)
-        finally:
-            fcntl.lockf(self._lock_file, fcntl.LOCK_UN)
-            self._threads.release()
+            raise Throttling("Daily message quota exceeded.")
+        if max_rate > 0:
+            burst = max(max_rate, 1.0)
+            fields[1] = min(burst, fields[1] + max(0.0, now - fields[2]) * max_rate)
+            fields[2] = now
+            if fields[1] < min(float(recipients), burst):
+                self._write(slot, fields)
+                raise Throttling("Maximum sending rate exceeded.")
+            fields[1] -= recipients
+        self._add(slot, fields, minute, recipients)
+        self._write(slot, fields)
 
     def give_back(self, account_id: str, recipients: int) -> None:
         with self._lock():
