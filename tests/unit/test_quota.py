@@ -145,7 +145,7 @@ def test_a_process_killed_while_holding_the_shared_lock_does_not_stop_the_others
     ready_r, ready_w = os.pipe()
     pid = os.fork()
     if pid == 0:
-        with limiter._lock():  # noqa: SLF001 - the child dies holding the lock
+        with limiter._lock:  # noqa: SLF001 - the child dies holding the lock
             os.write(ready_w, b"x")
             signal.pause()
         os._exit(0)

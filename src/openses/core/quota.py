@@ -18,8 +18,7 @@ import threading
 import time
 import zlib
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -127,20 +126,11 @@ class SharedSendLimiter(SendLimiter):
         super().__init__(clock)
         self._slots = slots
         self._memory = mmap.mmap(-1, slots * _SLOT_BYTES)  # MAP_SHARED | MAP_ANONYMOUS
-        self._lock_file, path = tempfile.mkstemp(prefix="openses-limits-")
+        lock_file, path = tempfile.mkstemp(prefix="openses-limits-")
         os.unlink(path)  # the descriptor is all the processes need
-        self._threads = threading.Lock()
+        self._lock = _HostLock(lock_file)
         self._index: dict[str, int] = {}
         self._overflow: set[str] = set()  # accounts that found the table full: not probed again
-
-    @contextmanager
-    def _lock(self) -> Iterator[None]:
-        with self._threads:
-            fcntl.lockf(self._lock_file, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.lockf(self._lock_file, fcntl.LOCK_UN)
 
     # slot layout helpers (called with the lock held)
 
@@ -208,41 +198,33 @@ class SharedSendLimiter(SendLimiter):
     # the SendLimiter interface
 
     def take(self, account_id: str, recipients: int, *, max_per_day: float, max_rate: float) -> None:
-        # The same lock as _lock(), without its generator: this runs for every send.
-        with self._threads:
-            fcntl.lockf(self._lock_file, fcntl.LOCK_EX)
-            try:
-                self._take(account_id, recipients, max_per_day, max_rate)
-            finally:
-                fcntl.lockf(self._lock_file, fcntl.LOCK_UN)
-
-    def _take(self, account_id: str, recipients: int, max_per_day: float, max_rate: float) -> None:
-        slot = self._find(account_id, create=True)
-        if slot is None:
-            super().take(account_id, recipients, max_per_day=max_per_day, max_rate=max_rate)
-            return
-        now = self._clock()
-        minute = int(now // 60)
-        fields = self._read(slot)
-        if fields[2] == 0 and fields[4] == 0 and fields[1] == 0.0:  # new: a full bucket
-            fields[1], fields[2] = max(max_rate, 1.0), now
-        self._advance(slot, fields, minute)
-        if max_per_day >= 0 and fields[3] + recipients > max_per_day:
-            self._write(slot, fields)
-            raise Throttling("Daily message quota exceeded.")
-        if max_rate > 0:
-            burst = max(max_rate, 1.0)
-            fields[1] = min(burst, fields[1] + max(0.0, now - fields[2]) * max_rate)
-            fields[2] = now
-            if fields[1] < min(float(recipients), burst):
+        with self._lock:
+            slot = self._find(account_id, create=True)
+            if slot is None:
+                super().take(account_id, recipients, max_per_day=max_per_day, max_rate=max_rate)
+                return
+            now = self._clock()
+            minute = int(now // 60)
+            fields = self._read(slot)
+            if fields[2] == 0 and fields[4] == 0 and fields[1] == 0.0:  # new: a full bucket
+                fields[1], fields[2] = max(max_rate, 1.0), now
+            self._advance(slot, fields, minute)
+            if max_per_day >= 0 and fields[3] + recipients > max_per_day:
                 self._write(slot, fields)
-                raise Throttling("Maximum sending rate exceeded.")
-            fields[1] -= recipients
-        self._add(slot, fields, minute, recipients)
-        self._write(slot, fields)
+                raise Throttling("Daily message quota exceeded.")
+            if max_rate > 0:
+                burst = max(max_rate, 1.0)
+                fields[1] = min(burst, fields[1] + max(0.0, now - fields[2]) * max_rate)
+                fields[2] = now
+                if fields[1] < min(float(recipients), burst):
+                    self._write(slot, fields)
+                    raise Throttling("Maximum sending rate exceeded.")
+                fields[1] -= recipients
+            self._add(slot, fields, minute, recipients)
+            self._write(slot, fields)
 
     def give_back(self, account_id: str, recipients: int) -> None:
-        with self._lock():
+        with self._lock:
             slot = self._find(account_id, create=False)
             if slot is None:
                 super().give_back(account_id, recipients)
@@ -253,7 +235,7 @@ class SharedSendLimiter(SendLimiter):
             self._write(slot, fields)
 
     def sent_last_24h(self, account_id: str) -> int:
-        with self._lock():
+        with self._lock:
             slot = self._find(account_id, create=False)
             if slot is None:
                 return super().sent_last_24h(account_id)
@@ -263,7 +245,7 @@ class SharedSendLimiter(SendLimiter):
             return int(fields[3])
 
     def load(self, account_id: str, counts: Iterable[tuple[int, int]]) -> None:
-        with self._lock():
+        with self._lock:
             slot = self._find(account_id, create=True)
             if slot is None:
                 super().load(account_id, counts)
@@ -279,7 +261,7 @@ class SharedSendLimiter(SendLimiter):
             self._write(slot, fields)
 
     def forget(self, account_id: str) -> None:
-        with self._lock():
+        with self._lock:
             slot = self._find(account_id, create=False)
             if slot is not None:  # a fresh slot: empty bucket state, empty window
                 fields = self._read(slot)
@@ -289,3 +271,29 @@ class SharedSendLimiter(SendLimiter):
 
 
 _INT = struct.Struct("<q")
+
+
+class _HostLock:
+    """The threads of this process (a thread lock), then the processes of the host (a record lock
+    on `fd`). A class rather than a generator-based context manager: take() holds it for every
+    send, and a generator's enter and exit cost ≈ 0.9 µs against ≈ 0.2."""
+
+    __slots__ = ("_threads", "_fd")
+
+    def __init__(self, fd: int) -> None:
+        self._threads = threading.Lock()
+        self._fd = fd
+
+    def __enter__(self) -> None:
+        self._threads.acquire()
+        try:
+            fcntl.lockf(self._fd, fcntl.LOCK_EX)
+        except BaseException:
+            self._threads.release()
+            raise
+
+    def __exit__(self, *exc: object) -> None:
+        try:
+            fcntl.lockf(self._fd, fcntl.LOCK_UN)
+        finally:
+            self._threads.release()
