@@ -61,6 +61,12 @@ class Settings(BaseSettings):
         description="Seconds an API node may serve accounts, keys and identities from memory before "
         "re-reading them (changes made through this node are seen at once).",
     )
+    quota_sync_interval: float = Field(
+        1.0, ge=0,
+        description="Seconds between reads of the database's send counts for the last minutes, so "
+        "that what other nodes sharing the database send counts against this node's 24-hour quotas "
+        "(0: never; the per-second rate is always per node).",
+    )
     worker_poll_interval: float = Field(
         1.0, description="Seconds between queue polls when no local send woke the worker."
     )

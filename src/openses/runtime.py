@@ -83,6 +83,29 @@ def load_send_counts(services: Services) -> None:
         services.limiter.load(account_id, minutes)
 
 
+SYNC_MINUTES = 5  # how far back each merge looks: a late commit, a clock a few minutes apart
+
+
+async def merge_send_counts(store: Store, limiter: SendLimiter) -> None:
+    """One pass of sync_send_counts: the database's counts of the last minutes into `limiter`."""
+    since = int(time.time() // 60) - SYNC_MINUTES
+    counts = await store.read(lambda c: repo.sent_by_account_since(c, since))
+    for account_id, minutes in counts.items():
+        limiter.merge(account_id, minutes)
+
+
+async def sync_send_counts(services: Services, interval: float) -> None:
+    """Every `interval` s, merge the database's counts of the last minutes into the limiter:
+    nodes sharing one database (PostgreSQL) then count each other's sends against the 24-hour
+    quotas, one interval behind at most (core/quota.SendLimiter.merge)."""
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            await merge_send_counts(services.store, services.limiter)
+        except Exception:  # the database is away: the next pass tries again
+            log.warning("could not merge the send counts for the 24-hour quotas", exc_info=True)
+
+
 @dataclass
 class Server:
     """Everything `openses serve` runs, started and stopped together (in one of its processes).
@@ -129,6 +152,10 @@ class Server:
             self.tasks.append(start_forwarder(self.store, self.services.sending, self.services.accounts,
                                               sender_domain=settings.message_id_domain,
                                               interval=settings.event_poll_interval))
+        if self.primary and settings.quota_sync_interval > 0 and {"api", "smtp"} & set(self.roles):
+            # The primary's limiter is the host's (shared with the other processes, if any).
+            self.tasks.append(asyncio.create_task(
+                sync_send_counts(self.services, settings.quota_sync_interval), name="quota-sync"))
         if "api" in self.roles:
             self.tasks.append(asyncio.create_task(self._serve_http(), name="http"))
         if "scheduler" in self.roles:  # DNS verification of identities (core/dns_verifier.py)

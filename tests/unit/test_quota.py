@@ -154,3 +154,29 @@ def test_a_process_killed_while_holding_the_shared_lock_does_not_stop_the_others
     os.waitpid(pid, 0)
     limiter.take("a", 1, max_per_day=-1, max_rate=-1)  # would hang with a semaphore
     assert limiter.sent_last_24h("a") == 1
+
+
+def test_merged_counts_from_other_nodes_count_against_the_quota(make):
+    """Nodes sharing one database: the database's count of a minute raises ours, never lowers it
+    (our sends not committed yet stay counted), and minutes outside the 24 hours are ignored."""
+    clock = Clock()
+    limiter = make(clock)
+    minute = int(clock.t // 60)
+    limiter.take("a", 3, max_per_day=10, max_rate=-1)  # ours, maybe not committed yet
+    limiter.merge("a", [(minute, 2), (minute - 1, 4), (minute - 24 * 60, 100), (minute + 1, 100)])
+    assert limiter.sent_last_24h("a") == 7  # 3 (ours, more than the database's 2) + 4 from another node
+    limiter.merge("a", [(minute, 5), (minute - 1, 4)])  # another node sent 2 more this minute
+    assert limiter.sent_last_24h("a") == 9
+    limiter.take("a", 1, max_per_day=10, max_rate=-1)
+    with pytest.raises(Throttling, match="Daily message quota exceeded."):
+        limiter.take("a", 1, max_per_day=10, max_rate=-1)
+    clock.t += 24 * 3600 - 60  # the other node's 4 of the minute before leave the window first
+    assert limiter.sent_last_24h("a") == 6
+
+
+def test_an_account_first_seen_in_a_merge_starts_with_a_full_bucket(make):
+    clock = Clock()
+    limiter = make(clock)
+    limiter.merge("b", [(int(clock.t // 60), 1)])
+    limiter.take("b", 14, max_per_day=100, max_rate=14)  # one second's worth, at once
+    assert limiter.sent_last_24h("b") == 15

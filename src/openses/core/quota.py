@@ -2,7 +2,9 @@
 
 SES counts recipients, not messages, against both limits. The per-second rate is a token bucket
 (burst = one second's worth); the daily quota is a per-minute histogram of the last 24 hours,
-seeded from the database (send_counts) at start. The processes of one host share both through
+seeded from the database (send_counts) at start, then merged with the database's last minutes
+every OPENSES_QUOTA_SYNC_INTERVAL seconds so that nodes sharing one database count each other's
+sends (runtime.sync_send_counts). The processes of one host share both through
 SharedSendLimiter. A limit of -1 (or 0 for the rate) means unlimited.
 """
 
@@ -10,6 +12,7 @@ from __future__ import annotations
 
 import fcntl
 import logging
+import math
 import mmap
 import os
 import struct
@@ -92,10 +95,36 @@ class SendLimiter:
 
     def load(self, account_id: str, counts: Iterable[tuple[int, int]]) -> None:
         """Replace what we know of the account's last 24 hours with the database's counts."""
-        w = self._window(account_id, 1.0, self._clock())
+        w = self._window(account_id, math.inf, self._clock())  # a bucket made here starts full
         w.minutes = deque([m, n] for m, n in sorted(counts))
         w.total = sum(n for _, n in w.minutes)
         self._expire(w, int(self._clock() // 60))
+
+    def merge(self, account_id: str, counts: Iterable[tuple[int, int]]) -> None:
+        """Raise each given minute's count to the database's where the database has more.
+
+        Nodes sharing a database each count what they accept; the database (send_counts) has
+        every node's committed sends. Taking the larger of the two per minute adds the other
+        nodes' sends and keeps ours that are not committed yet."""
+        now = self._clock()
+        now_minute = int(now // 60)
+        w = self._window(account_id, math.inf, now)
+        self._expire(w, now_minute)
+        known = {entry[0]: entry for entry in w.minutes}
+        added = False
+        for minute, n in counts:
+            if not now_minute - DAY_MINUTES < minute <= now_minute:
+                continue
+            entry = known.get(minute)
+            if entry is None:
+                entry = known[minute] = [minute, 0]
+                w.minutes.append(entry)
+                added = True
+            if n > entry[1]:
+                w.total += n - entry[1]
+                entry[1] = n
+        if added:
+            w.minutes = deque(sorted(w.minutes))
 
     def forget(self, account_id: str) -> None:
         self._accounts.pop(account_id, None)
@@ -258,6 +287,23 @@ class SharedSendLimiter(SendLimiter):
             _RING.pack_into(self._memory, slot * _SLOT_BYTES + _SLOT.size, *ring)
             fields = self._read(slot)
             fields[3], fields[4] = sum(ring), now_minute
+            self._write(slot, fields)
+
+    def merge(self, account_id: str, counts: Iterable[tuple[int, int]]) -> None:
+        with self._lock:
+            slot = self._find(account_id, create=True)
+            if slot is None:
+                super().merge(account_id, counts)
+                return
+            now_minute = int(self._clock() // 60)
+            fields = self._read(slot)
+            self._advance(slot, fields, now_minute)
+            for minute, n in counts:
+                if now_minute - DAY_MINUTES < minute <= now_minute:
+                    offset = self._ring_offset(slot, minute)
+                    known = _INT.unpack_from(self._memory, offset)[0]
+                    if n > known:
+                        self._add(slot, fields, minute, n - known)
             self._write(slot, fields)
 
     def forget(self, account_id: str) -> None:
