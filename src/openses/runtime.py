@@ -89,7 +89,10 @@ SYNC_MINUTES = 5  # how far back each merge looks: a late commit, a clock a few 
 async def merge_send_counts(store: Store, limiter: SendLimiter) -> None:
     """One pass of sync_send_counts: the database's counts of the last minutes into `limiter`."""
     since = int(time.time() // 60) - SYNC_MINUTES
+    forgets = limiter.forgets()
     counts = await store.read(lambda c: repo.sent_by_account_since(c, since))
+    if limiter.forgets() != forgets:  # a development-mode reset meanwhile: these counts are gone
+        return
     for account_id, minutes in counts.items():
         limiter.merge(account_id, minutes)
 

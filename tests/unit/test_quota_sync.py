@@ -40,3 +40,26 @@ async def test_a_pass_adds_what_other_nodes_committed_and_keeps_our_own(store, m
         limiter.take("a", 8, max_per_day=20, max_rate=-1)
     await merge_send_counts(store, limiter)  # a second pass counts nothing twice
     assert limiter.sent_last_24h("a") == 13
+
+
+@pytest.mark.parametrize("make", [SendLimiter, SharedSendLimiter])
+async def test_counts_read_before_a_reset_are_not_merged_after_it(store, make, monkeypatch):
+    """Development mode's reset deletes the account's rows and forgets its counts; a pass that
+    read the rows before the reset must not bring them back."""
+    limiter = make()
+    minute = int(time.time() // 60)
+    store.write_sync(lambda c: c.execute(send_counts.insert(), [{"account_id": "a", "minute": minute,
+                                                                  "recipients": 7}]))
+    read = store.read
+
+    async def read_then_reset(fn):
+        rows = await read(fn)
+        limiter.forget("a")  # the reset lands between the read and the merge
+        return rows
+
+    monkeypatch.setattr(store, "read", read_then_reset)
+    await merge_send_counts(store, limiter)
+    assert limiter.sent_last_24h("a") == 0
+    monkeypatch.setattr(store, "read", read)
+    await merge_send_counts(store, limiter)  # the next pass reads what is there
+    assert limiter.sent_last_24h("a") == 7

@@ -43,6 +43,7 @@ class SendLimiter:
     def __init__(self, clock: Callable[[], float] = time.time) -> None:
         self._clock = clock
         self._accounts: dict[str, _AccountWindow] = {}
+        self._forgotten = 0
 
     def _window(self, account_id: str, rate: float, now: float) -> _AccountWindow:
         w = self._accounts.get(account_id)
@@ -128,6 +129,12 @@ class SendLimiter:
 
     def forget(self, account_id: str) -> None:
         self._accounts.pop(account_id, None)
+        self._forgotten += 1
+
+    def forgets(self) -> int:
+        """How many forget() calls so far: a merge of counts read before one is stale (the
+        database's rows were deleted with them) and is dropped (runtime.merge_send_counts)."""
+        return self._forgotten
 
 
 # --- one limiter for several processes on one host (openses serve --processes N) -----------------
@@ -155,6 +162,7 @@ class SharedSendLimiter(SendLimiter):
         super().__init__(clock)
         self._slots = slots
         self._memory = mmap.mmap(-1, slots * _SLOT_BYTES)  # MAP_SHARED | MAP_ANONYMOUS
+        self._forgets = mmap.mmap(-1, _INT.size)  # forget() calls in every process
         lock_file, path = tempfile.mkstemp(prefix="openses-limits-")
         os.unlink(path)  # the descriptor is all the processes need
         self._lock = _HostLock(lock_file)
@@ -313,7 +321,12 @@ class SharedSendLimiter(SendLimiter):
                 fields = self._read(slot)
                 _RING.pack_into(self._memory, slot * _SLOT_BYTES + _SLOT.size, *([0] * DAY_MINUTES))
                 self._write(slot, [fields[0], 0.0, 0.0, 0, 0])
+            _INT.pack_into(self._forgets, 0, _INT.unpack_from(self._forgets, 0)[0] + 1)
         super().forget(account_id)
+
+    def forgets(self) -> int:
+        with self._lock:
+            return int(_INT.unpack_from(self._forgets, 0)[0])
 
 
 _INT = struct.Struct("<q")
