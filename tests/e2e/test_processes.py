@@ -51,6 +51,16 @@ def _sockets(pid: int, port: int, state: str) -> int:
     return count
 
 
+def _cpus(pid: int) -> set[str]:
+    """The CPUs each thread of process `pid` may run on, one entry per distinct set."""
+    out = set()
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        for line in (task / "status").read_text().splitlines():
+            if line.startswith("Cpus_allowed_list:"):
+                out.add(line.split(":", 1)[1].strip())
+    return out
+
+
 def test_two_processes_serve_one_port_one_database_and_one_daily_quota(server_factory):
     server = server_factory(OPENSES_PROCESSES="2").start()
     creds = server.new_account("acme")
@@ -69,6 +79,10 @@ def test_two_processes_serve_one_port_one_database_and_one_daily_quota(server_fa
             outcomes.append(e.response["Error"]["Message"])
     assert _sockets(server.process.pid, server.http_port, "01") > 0
     assert _sockets(child, server.http_port, "01") > 0
+    allowed = sorted(os.sched_getaffinity(0))
+    if len(allowed) >= 2:  # each process, every thread of it, on a CPU of its own (OPENSES_PIN_PROCESSES)
+        assert _cpus(server.process.pid) == {str(allowed[0])}
+        assert _cpus(child) == {str(allowed[1])}
     # One quota for the host: a limiter per process would have let up to 20 through.
     assert outcomes.count("sent") == 10
     assert outcomes.count("Daily message quota exceeded.") == 6
@@ -113,4 +127,6 @@ def test_extra_processes_run_only_the_roles_asked_for(server_factory):
     for pid in [server.process.pid, *children]:
         wait_until(lambda pid=pid: _sockets(pid, server.http_port, "0A"), timeout=15)
         assert not _sockets(pid, server.smtp_port, "0A")
+        if len(os.sched_getaffinity(0)) < 3:  # more processes than CPUs: none is pinned
+            assert _cpus(pid) == _cpus(os.getpid())
     server.stop()
