@@ -320,7 +320,8 @@ def serve_processes(settings: Settings, roles: tuple[str, ...],
                                    settings.tls_key_file)
     extra_roles = tuple(r for r in roles if r in SCALABLE_ROLES)
     count = settings.processes if extra_roles else 1
-    cpus = process_cpus(sorted(os.sched_getaffinity(0)), count) if settings.pin_processes else None
+    pinning = settings.pin_processes and hasattr(os, "sched_getaffinity")  # Linux
+    cpus = process_cpus(sorted(os.sched_getaffinity(0)), count) if pinning else None
     children: list[int] = []
     for n in range(1, count):
         pid = os.fork()
