@@ -609,6 +609,14 @@ def test_canonical_path_encodes_an_already_encoded_path_again():
     assert canonical_path("/a//b/./c/../d/") == "/a/b/d/"
 
 
+def test_a_long_path_is_made_canonical_as_a_short_one():
+    # Short paths are remembered (clients repeat them); long ones, which could fill memory, are not.
+    tail = "/x%40y/./z"
+    assert canonical_path("/a" * 200 + tail) == "/a" * 200 + "/x%2540y/z"
+    assert canonical_path("/a" * 5 + tail) == "/a" * 5 + "/x%2540y/z"
+    assert canonical_path("/a" * 5 + tail) == "/a" * 5 + "/x%2540y/z"  # from the cache
+
+
 def test_signing_key_cache_stays_bounded():
     verifier = SigV4Verifier()
     for day in range(2000):

@@ -18,6 +18,7 @@ import hmac
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from email.utils import parsedate_to_datetime
 from urllib.parse import quote
 
@@ -263,7 +264,7 @@ class SigV4Verifier:
             )
         )
         key = self._signing_key(secret_key, req.credential)
-        expected = hmac.new(key, string_to_sign.encode("utf-8"), hashlib.sha256).hexdigest()
+        expected = hmac.digest(key, string_to_sign.encode("utf-8"), "sha256").hex()
         # isascii first: compare_digest refuses non-ASCII str, and a forged header may hold any.
         if not (req.signature.isascii() and hmac.compare_digest(expected, req.signature)):
             raise SignatureDoesNotMatch(MISMATCH_MESSAGE)
@@ -388,11 +389,19 @@ def canonical_path(raw_path: str) -> str:
     The path arrives percent-encoded, so "%40" becomes "%2540": AWS, and botocore, sign the
     path encoded twice for every service but S3.
     """
+    # Clients call a few paths over and over; a long one is not kept (the cache's memory stays small).
+    return _canonical_path_cached(raw_path) if len(raw_path) <= 256 else _canonical_path(raw_path)
+
+
+def _canonical_path(raw_path: str) -> str:
     if not raw_path:
         return "/"
     if "//" in raw_path or "/." in raw_path or raw_path[0] != "/":
         raw_path = _remove_dot_segments(raw_path)
     return quote(raw_path, safe="/~")
+
+
+_canonical_path_cached = lru_cache(maxsize=1024)(_canonical_path)
 
 
 def _remove_dot_segments(path: str) -> str:
@@ -436,6 +445,7 @@ def _scope(credential: Credential) -> str:
     return f"{credential.date}/{credential.region}/{credential.service}/{TERMINATOR}"
 
 
+@lru_cache(maxsize=64)  # each request reads it twice, and the sends of one second share it
 def _epoch(amz_date: str) -> int:
     return calendar.timegm(
         (
