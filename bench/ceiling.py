@@ -14,6 +14,9 @@ openses.
   loop    in the event loop itself, the lock tried without waiting: the loop is blocked during
           each commit, which openses does not allow itself; shown for what the hand-off costs;
   none    nothing is stored: the HTTP + SigV4 + JSON floor.
+
+Its processes are pinned to a CPU each, as `openses serve --processes N` pins its own
+(runtime.process_cpus); --no-pin leaves them to the scheduler.
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ import orjson
 
 from openses.protocol.http_server import HttpServer
 from openses.protocol.sigv4 import SigV4Verifier, parse_signature
+from openses.runtime import pin_to, process_cpus
 from openses.store.database import exclusive, open_lock
 
 ACCESS_KEY, SECRET_KEY = "AKIACEILING000000000", "ceiling-secret-key"
@@ -56,6 +60,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--size", type=int, default=2048)
     p.add_argument("--engine", choices=("auto", "wrk", "python"), default="auto",
                    help="bench/load.py's engine (auto: wrk when it is installed)")
+    p.add_argument("--no-pin", dest="pin", action="store_false",
+                   help="leave the processes where the scheduler puts them (openses pins them, "
+                        "OPENSES_PIN_PROCESSES, as the default does here)")
     return p.parse_args(argv)
 
 
@@ -202,9 +209,12 @@ def main(argv: list[str] | None = None) -> int:
         sock.bind(("127.0.0.1", args.port))
         sock.listen(2048)
         pids = []
-        for _ in range(args.processes):
+        cpus = process_cpus(sorted(os.sched_getaffinity(0)), args.processes) if args.pin else None
+        for n in range(args.processes):
             pid = os.fork()
             if pid == 0:
+                if cpus:
+                    pin_to(cpus[n])
                 _serve_process(sock, path, args.commit)
             pids.append(pid)
         sock.close()
@@ -217,7 +227,8 @@ def main(argv: list[str] | None = None) -> int:
                     "--duration", str(args.duration), "--size", str(args.size), "--engine", args.engine]
             done = subprocess.run(load, capture_output=True, text=True, check=False)
             ticks = _cpu_ticks(pids) - before
-            print(f"ceiling: {args.processes} process(es), commit={args.commit}")
+            print(f"ceiling: {args.processes} process(es), commit={args.commit}, "
+                  + (f"on CPUs {', '.join(map(str, cpus))}" if cpus else "not pinned"))
             print(done.stdout.rstrip())
             if done.returncode != 0:
                 print(done.stderr.rstrip(), file=sys.stderr)
