@@ -332,8 +332,8 @@ def serve_processes(settings: Settings, roles: tuple[str, ...],
         children.append(pid)
     if cpus:
         pin_to(cpus[0])
-    log.info("serving with %d processes (%s in each of the extra ones)%s", count, ",".join(extra_roles) or "nothing",
-             f", on CPUs {', '.join(map(str, cpus))}" if cpus else "")
+    log.info("serving with %d processes (%s in each of the extra ones)%s", count,
+             ",".join(extra_roles) or "nothing", f", on CPUs {', '.join(map(str, cpus))}" if cpus else "")
     return run(serve_forever(settings, roles, limiter=limiter, reuse_port=True, children=children))
 
 
