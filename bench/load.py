@@ -11,7 +11,8 @@ cheap per request:
   a generated Lua script; wrk cannot re-sign mid-run, so a wrk run is capped at
   10 minutes.  Otherwise a built-in asyncio keep-alive client is used.
 * With ``--server-pid`` the server's RSS (plus its descendants) is sampled
-  every 0.5 s so a soak run can show whether memory stays flat.
+  every 0.5 s so a soak run can show whether memory stays flat, and its CPU
+  time during the run is divided by the requests sent.
 
 See bench/README.md for usage and how each figure is computed.
 """
@@ -514,6 +515,19 @@ def descendants(root: int) -> list[int]:
     return found
 
 
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU time the processes have used so far (those that exited are missed)."""
+    ticks = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat", "rb") as f:
+                fields = f.read().rsplit(b")", 1)[1].split()
+        except OSError:
+            continue
+        ticks += int(fields[11]) + int(fields[12])  # utime, stime: fields 14 and 15 of stat
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
 def rss_kb(pid: int) -> int | None:
     """VmRSS in kB, or None if the process is gone (or a kernel thread)."""
     try:
@@ -535,6 +549,7 @@ class RssSampler(threading.Thread):
         self.samples: list[tuple[float, int]] = []  # (seconds since start, kB)
         self._stop_event = threading.Event()
         self._t0 = time.monotonic()
+        self._cpu0 = cpu_seconds([pid, *descendants(pid)])
 
     def sample(self) -> None:
         main = rss_kb(self.pid)
@@ -554,11 +569,13 @@ class RssSampler(threading.Thread):
         self._stop_event.set()
         self.join()
         self.sample()
+        cpu = cpu_seconds([self.pid, *descendants(self.pid)]) - self._cpu0
         kb = [s[1] for s in self.samples]
         if not kb:
             return {"pid": self.pid, "samples": 0, "error": "process not found"}
         return {
             "pid": self.pid,
+            "cpu_s": round(cpu, 2),
             "include_children": True,
             "interval_s": RSS_INTERVAL_S,
             "samples": len(kb),
@@ -633,6 +650,9 @@ def print_text(s: dict[str, Any]) -> None:
             print(f"server RSS    pid {rss['pid']}+children, {rss['samples']} samples: "
                   f"first={rss['first_mb']} MB last={rss['last_mb']} MB "
                   f"peak={rss['peak_mb']} MB growth={rss['growth_mb']:+} MB")
+            if s["requests"]:
+                print(f"server CPU    {rss['cpu_s']:.1f} s (user + system, pid+children), "
+                      f"{1e6 * rss['cpu_s'] / s['requests']:.0f} µs a request")
         else:
             print(f"server RSS    pid {rss['pid']}: {rss.get('error')}")
     for note in s["notes"]:
