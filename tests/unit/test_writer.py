@@ -147,3 +147,30 @@ async def test_accepted_mail_lands_in_every_table_and_a_bad_message_sinks_only_i
         tags = c.execute(text("SELECT tags FROM messages WHERE id = 'm-2'")).scalar_one()
         assert tags in ('{"k":["v"]}', {"k": ["v"]})  # SQLite's TEXT; PostgreSQL decodes json
     e.dispose()
+
+
+def test_a_store_without_a_writer_thread_waits_for_the_writers_lock(tmp_path):
+    # The CLI writes from its own process: while a server's writer holds the lock (around a
+    # read-modify-write, say), the CLI's write waits instead of landing between the read and the write.
+    import threading
+
+    from openses.store.store import Store
+
+    store = Store.open(f"sqlite:///{tmp_path / 's.db'}")
+    store.write_sync(lambda c: c.execute(text("CREATE TABLE t (v TEXT NOT NULL)")))
+    server = open_lock(tmp_path / "s.db.writer-lock")
+    fcntl.flock(server, fcntl.LOCK_EX)
+    done = threading.Event()
+    cli = threading.Thread(target=lambda: (store.write_sync(lambda c: c.execute(text("INSERT INTO t VALUES ('cli')"))),
+                                           done.set()))
+    cli.start()
+    try:
+        assert not done.wait(0.3)  # blocked on the lock
+        assert store.read_sync(lambda c: c.execute(text("SELECT count(*) FROM t")).scalar_one()) == 0
+    finally:
+        fcntl.flock(server, fcntl.LOCK_UN)
+        os.close(server)
+    cli.join(10)
+    assert done.is_set()
+    assert store.read_sync(lambda c: c.execute(text("SELECT v FROM t")).scalar_one()) == "cli"
+    store.close()

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
 from sqlalchemy.engine import Connection, Engine
 
-from openses.store.database import Checkpointer, open_database
+from openses.store.database import Checkpointer, exclusive, open_database, open_lock
 from openses.store.writer import Accepted, GroupCommitWriter
 
 T = TypeVar("T")
@@ -20,6 +21,7 @@ class Store:
         self.engine = engine
         database = engine.url.database if engine.dialect.name == "sqlite" else None
         lock = Path(f"{database}.writer-lock") if database and database != ":memory:" else None
+        self._lock_path = lock
         self.writer = GroupCommitWriter(engine, max_batch=max_batch, lock_path=lock)
         self._checkpointer = Checkpointer(engine, lock_path=lock)
         self._writer_started = False
@@ -57,8 +59,17 @@ class Store:
     def write_sync(self, fn: Callable[[Connection], T]) -> T:
         if self._writer_started:
             return self.writer.run_sync(fn)
-        with self.engine.begin() as conn:
-            return fn(conn)
+        # Without a writer thread (the CLI, tests): still one writer at a time with the servers'
+        # writers on this SQLite file. pysqlite begins the transaction only at the first write, so
+        # a server's read-modify-write (its reads, then its writes) is atomic against this one
+        # only because its writer holds the same lock around the whole of it.
+        lock = open_lock(self._lock_path) if self._lock_path is not None else None
+        try:
+            with exclusive(lock), self.engine.begin() as conn:
+                return fn(conn)
+        finally:
+            if lock is not None:
+                os.close(lock)
 
     async def write(self, fn: Callable[[Connection], T]) -> T:
         if self._writer_started:
