@@ -46,6 +46,8 @@ from openses.protocol.sigv4 import SigV4Verifier, parse_signature
 from openses.runtime import pin_to, process_cpus
 from openses.store.database import exclusive, open_lock
 
+from load import cpu_seconds  # bench/load.py, beside this script (its directory is on sys.path)
+
 ACCESS_KEY, SECRET_KEY = "AKIACEILING000000000", "ceiling-secret-key"
 _JSON = (b"content-type", b"application/json")
 
@@ -189,14 +191,6 @@ def _serve_process(sock: socket.socket, path: Path, mode: str) -> None:  # in ea
         os._exit(0)
 
 
-def _cpu_ticks(pids: list[int]) -> int:
-    total = 0
-    for pid in pids:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        total += int(fields[11]) + int(fields[12])  # utime + stime
-    return total
-
-
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="openses-ceiling-") as tmp:
@@ -220,13 +214,13 @@ def main(argv: list[str] | None = None) -> int:
         sock.close()
         try:
             time.sleep(1.0)
-            before = _cpu_ticks(pids)
+            before = cpu_seconds(pids)
             load = [sys.executable, str(Path(__file__).with_name("load.py")),
                     "--endpoint", f"http://127.0.0.1:{args.port}", "--access-key", ACCESS_KEY,
                     "--secret-key", SECRET_KEY, "--api", "v2", "--concurrency", str(args.concurrency),
                     "--duration", str(args.duration), "--size", str(args.size), "--engine", args.engine]
             done = subprocess.run(load, capture_output=True, text=True, check=False)
-            ticks = _cpu_ticks(pids) - before
+            cpu = cpu_seconds(pids) - before
             print(f"ceiling: {args.processes} process(es), commit={args.commit}, "
                   + (f"on CPUs {', '.join(map(str, cpus))}" if cpus else "not pinned"))
             print(done.stdout.rstrip())
@@ -235,9 +229,8 @@ def main(argv: list[str] | None = None) -> int:
                 return done.returncode
             requests = next((int(line.split()[1]) for line in done.stdout.splitlines()
                              if line.startswith("requests")), 0)
-            hz = os.sysconf("SC_CLK_TCK")
             if requests:
-                print(f"server CPU    {ticks / hz:.1f} s, {1e6 * ticks / hz / requests:.0f} µs a request")
+                print(f"server CPU    {cpu:.1f} s, {1e6 * cpu / requests:.0f} µs a request")
         finally:
             for pid in pids:
                 os.kill(pid, signal.SIGKILL)
