@@ -49,9 +49,9 @@ def send(operation: str, params: dict, model: ServiceModel = MODEL) -> tuple[str
     """Serialize with botocore, then route and parse the request the way the server does."""
     request = create_serializer("rest-json").serialize_to_request(
         params, model.operation_model(operation))
-    query = []
+    query = []  # strings, as a server reads them off the URL (botocore keeps numbers until it encodes)
     for key, value in request["query_string"].items():
-        query += [(key, v) for v in value] if isinstance(value, list) else [(key, value)]
+        query += [(key, str(v)) for v in value] if isinstance(value, list) else [(key, str(value))]
     headers = {k.lower(): v for k, v in request["headers"].items()}
     body = request["body"] if isinstance(request["body"], bytes) else request["body"].encode()
     name, path_params = CODEC.route(request["method"], request["url_path"])

@@ -7,6 +7,7 @@ convention), which is what the development account gets.
 
 from __future__ import annotations
 
+import builtins
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -118,7 +119,8 @@ class AccountService:
         self.store.write_sync(lambda c: repo.insert_access_key(c, row))
         return NewKey(key_id, secret, smtp_password(secret, self.region), account_id)
 
-    def list_keys(self, account_id: str | None = None) -> list[dict[str, Any]]:
+    # builtins.list: in this class's annotations `list` is the method above.
+    def list_keys(self, account_id: str | None = None) -> builtins.list[dict[str, Any]]:
         rows = self.store.read_sync(lambda c: repo.list_access_keys(c, account_id))
         return [{k: v for k, v in r.items() if k != "secret_encrypted"} for r in rows]
 

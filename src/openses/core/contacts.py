@@ -118,12 +118,13 @@ class ContactService:
         topics = (await self.get_list(account_id, list_name))["topics"]
         email = check_address(email)
         now = self._clock()
-        row = {"account_id": account_id, "list_name": list_name, "email": email, "email_key": email.lower(),
+        email_key = email.lower()
+        row = {"account_id": account_id, "list_name": list_name, "email": email, "email_key": email_key,
                "topic_preferences": _preferences(topics, preferences, {}), "unsubscribe_all": bool(unsubscribe_all),
                "attributes": attributes, "created_at": now, "updated_at": now}
 
         def write(conn: Any) -> None:
-            if repo.get_contact(conn, account_id, list_name, row["email_key"]) is not None:
+            if repo.get_contact(conn, account_id, list_name, email_key) is not None:
                 raise AlreadyExists(f"Contact already exists in list {list_name}")
             repo.insert_contact(conn, row)
 

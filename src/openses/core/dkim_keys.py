@@ -152,7 +152,7 @@ async def signing_keys(store: Store, box: SecretBox, account_id: str, domain: st
     itself, else a parent) whose DKIM signing is enabled and whose DKIM status is SUCCESS.
     Empty when none applies. The first key is the one to sign with."""
     for candidate in _parents(domain):
-        found = await store.read(lambda c, d=candidate: _signing_rows(c, account_id, d))
+        found = await store.read(lambda c: _signing_rows(c, account_id, candidate))  # read before the next
         if found is None:
             continue
         return [DkimKey(candidate, r["selector"], r["algorithm"],

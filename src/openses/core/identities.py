@@ -9,6 +9,7 @@ core/verification.py, by DNS in core/dns_verifier.py; an operator can still veri
 
 from __future__ import annotations
 
+import builtins
 import secrets
 import time
 from collections.abc import Callable
@@ -187,7 +188,7 @@ class IdentityService:
                 "tokens": [selector]}
         return await self._replace_keys(account_id, domain, rows, dkim)
 
-    async def _replace_keys(self, account_id: str, domain: str, rows: list[dict[str, Any]],
+    async def _replace_keys(self, account_id: str, domain: str, rows: builtins.list[dict[str, Any]],
                             dkim: dict[str, Any]) -> Identity:
         def write(conn: Any) -> dict[str, Any]:
             row = irepo.get_identity(conn, account_id, domain)
@@ -200,7 +201,8 @@ class IdentityService:
 
         return Identity.from_row(await self._store.write(write))
 
-    async def public_keys(self, account_id: str, domain: str) -> list[dkim_keys.PublicKey]:
+    # builtins.list in this class's annotations: `list` here is the method above.
+    async def public_keys(self, account_id: str, domain: str) -> builtins.list[dkim_keys.PublicKey]:
         rows = await self._store.read(lambda c: irepo.list_dkim_keys(c, account_id, domain))
         return dkim_keys.public_keys(rows)
 
@@ -238,7 +240,7 @@ async def mail_from_domain(store: Store, account_id: str, from_address: str) -> 
     labels = from_address.rpartition("@")[2].lower().split(".")
     keys = [identity_key(from_address)] + [".".join(labels[i:]) for i in range(len(labels) - 1)]
     for key in keys:
-        row = await store.read(lambda c, k=key: irepo.get_identity(c, account_id, k))
+        row = await store.read(lambda c: irepo.get_identity(c, account_id, key))  # read before the next
         mail_from = ((row or {}).get("attributes") or {}).get("mail_from") or {}
         if not mail_from.get("domain"):
             continue

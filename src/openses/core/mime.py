@@ -195,13 +195,16 @@ class RawMessage:
 
     fields: tuple[tuple[str, bytes], ...]
     body: bytes
+    # The decoded values, made on the first question: a field (not __dict__, which the compiled
+    # build's classes lack; not init=False, which it leaves unset), never passed in.
+    _values: dict[str, list[str]] | None = field(default=None, repr=False, compare=False)
 
     def values(self, name: str) -> list[str]:
         """Every value of header `name`, unfolded and RFC 2047-decoded."""
         return self._decoded().get(name.lower(), [])
 
     def _decoded(self) -> dict[str, list[str]]:
-        cached = self.__dict__.get("_values")
+        cached = self._values
         if cached is None:
             # One parse of the whole header block, kept: callers ask for many headers.
             msg = BytesHeaderParser(policy=compat32).parsebytes(b"".join(f for _, f in self.fields) + CRLF)
@@ -275,11 +278,11 @@ def split_raw(raw: bytes) -> RawMessage:
             name, prev = fields[-1]
             fields[-1] = (name, prev + line + CRLF)
             continue
-        name, colon, _ = line.partition(b":")
-        if colon and not name:
+        field_name, colon, _ = line.partition(b":")
+        if colon and not field_name:
             raise InvalidParameterValue("Empty header names are illegal.")
-        if not colon or any(c < 33 or c > 126 for c in name):
-            raise InvalidParameterValue(f"Illegal header '{name[:80].decode('utf-8', 'replace')}'.")
-        fields.append((name.decode("ascii").lower(), line + CRLF))
+        if not colon or any(c < 33 or c > 126 for c in field_name):
+            raise InvalidParameterValue(f"Illegal header '{field_name[:80].decode('utf-8', 'replace')}'.")
+        fields.append((field_name.decode("ascii").lower(), line + CRLF))
     _check_unique(fields)
     return RawMessage(tuple(fields), _crlf(body) if b"\n" in body else body)

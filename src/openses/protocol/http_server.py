@@ -77,13 +77,15 @@ class HttpServer:
         if sock is not None:
             self._server = await loop.create_server(lambda: _Connection(self), sock=sock, backlog=2048)
         else:
-            self._server = await loop.create_server(lambda: _Connection(self), host, port, backlog=2048)
+            self._server = await loop.create_server(  # port None: asyncio's own error, as before
+                lambda: _Connection(self), host, port, backlog=2048)  # type: ignore[arg-type]
         return self._server
 
     @property
     def port(self) -> int:
         assert self._server is not None
-        return int(self._server.sockets[0].getsockname()[1])
+        sockets: Any = self._server.sockets  # asyncio.Server's (AbstractServer does not declare it)
+        return int(sockets[0].getsockname()[1])
 
     async def stop(self, grace: float = 5.0) -> None:
         """Stop listening, let requests in progress finish (up to `grace` s), close the rest."""

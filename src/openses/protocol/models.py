@@ -97,7 +97,7 @@ class _Compiler:
     def node(self, shape) -> Node:  # type: ignore[no-untyped-def]
         kind = shape.type_name
         if kind == "structure":
-            return self._struct(shape)
+            return self.struct(shape)
         if kind == "list":
             member = shape.member
             return ListNode(
@@ -115,7 +115,7 @@ class _Compiler:
             )
         return kind if kind in SCALARS else "string"
 
-    def _struct(self, shape) -> StructNode:  # type: ignore[no-untyped-def]
+    def struct(self, shape) -> StructNode:  # type: ignore[no-untyped-def]
         cached = self._structs.get(shape.name)
         if cached is not None:
             return cached
@@ -171,8 +171,8 @@ def service(name: str) -> Service:
         out = op.output_shape
         operations[op_name] = Operation(
             name=op_name,
-            input=compiler.node(op.input_shape) if op.input_shape is not None else None,
-            output=compiler.node(out) if out is not None else None,
+            input=compiler.struct(op.input_shape) if op.input_shape is not None else None,
+            output=compiler.struct(out) if out is not None else None,
             result_wrapper=out.serialization.get("resultWrapper") if out is not None else None,
             method=op.http.get("method", "POST"),
             uri=op.http.get("requestUri", "/").split("?", 1)[0],

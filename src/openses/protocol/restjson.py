@@ -114,13 +114,13 @@ class RestJsonCodec:
             _add_route(self._routes, op.method, op.uri, op.name)
         self._forms: dict[tuple[str, str], StructNode] = {}  # (method, operation) → input form
         for method, uri, name, form, extra in ALTERNATE_ROUTES:
-            op = self._ops.get(name)
-            if op is None or op.input is None or (op.method, op.uri) == (method, uri):
+            alt = self._ops.get(name)
+            if alt is None or alt.input is None or (alt.method, alt.uri) == (method, uri):
                 continue  # the installed model's own route: its input shape already fits
             _add_route(self._routes, method, uri, name)
-            known = {m.name for m in op.input.members}
-            self._forms[(method, name)] = (query_only(op.input) if form == "query" else
-                                           body_only(op.input, {k: v for k, v in extra.items() if k not in known}))
+            known = {m.name for m in alt.input.members}
+            self._forms[(method, name)] = (query_only(alt.input) if form == "query" else
+                                           body_only(alt.input, {k: v for k, v in extra.items() if k not in known}))
 
     # -- requests
 

@@ -106,7 +106,7 @@ def _parse_authorization_header(authorization: str, headers: Mapping[str, str]) 
         missing.append(
             "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header. "
         )
-    if missing:
+    if missing or amz_date is None:  # no date: `missing` says so
         raise IncompleteSignature("".join(missing) + f"Authorization={authorization}")
     return _signed_request(
         params["Credential"], amz_date, params["SignedHeaders"], params["Signature"], False

@@ -291,7 +291,8 @@ def _insert_columns(table: Table) -> tuple[tuple[str, ...], tuple[Any, ...]]:
     cols = [c for c in table.columns if not (c.primary_key and c.autoincrement is True
                                              and isinstance(c.type, Integer))]
     return (tuple(c.name for c in cols),
-            tuple(c.default.arg if c.default is not None and c.default.is_scalar else None for c in cols))
+            tuple(getattr(c.default, "arg", None) if c.default is not None and c.default.is_scalar else None
+                  for c in cols))
 
 
 @lru_cache(maxsize=16)

@@ -230,8 +230,9 @@ def _joined(first: _Prepared, extra: _Prepared) -> _Prepared:
 def _create_view(conn: Connection) -> bool:
     """The TEMP view of repositories.accepted_view_ddl on the writer's connection (False: not
     possible here, and the batches go as statements in a transaction)."""
+    raw: Any = conn.connection.driver_connection
     try:
-        conn.connection.driver_connection.executescript(repositories.accepted_view_ddl())
+        raw.executescript(repositories.accepted_view_ddl())
         return True
     except Exception:  # pragma: no cover - an SQLite without UPSERT in triggers (< 3.24)
         log.warning("SQLite cannot create the accepted-mail view: each batch is several statements",
@@ -241,7 +242,7 @@ def _create_view(conn: Connection) -> bool:
 
 def _in_one_step(conn: Connection, statement: repositories.Statement) -> None:
     """Run `statement` in autocommit mode: SQLite commits it in the same step."""
-    raw = conn.connection.driver_connection
+    raw: Any = conn.connection.driver_connection
     level = raw.isolation_level
     raw.isolation_level = None
     try:
