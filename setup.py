@@ -24,6 +24,7 @@ COMPILED = [
     "src/openses/core/sending.py",
     "src/openses/core/simulator.py",
     "src/openses/core/suppression.py",
+    "src/openses/protocol/http_server.py",
     "src/openses/protocol/models.py",
     "src/openses/protocol/restjson.py",
     "src/openses/protocol/sigv4.py",

@@ -69,10 +69,10 @@ class HttpServer:
         self.max_body = max_body
         self.keep_alive = keep_alive
         self.connections: set[_Connection] = set()
-        self._server: asyncio.AbstractServer | None = None
+        self._server: Any = None  # asyncio's Server, or uvloop's (not a subclass of it)
 
     async def start(self, host: str | None = None, port: int | None = None, *,
-                    sock: Any = None) -> asyncio.AbstractServer:
+                    sock: Any = None) -> Any:  # asyncio's Server or uvloop's
         loop = asyncio.get_running_loop()
         if sock is not None:
             self._server = await loop.create_server(lambda: _Connection(self), sock=sock, backlog=2048)
@@ -84,8 +84,7 @@ class HttpServer:
     @property
     def port(self) -> int:
         assert self._server is not None
-        sockets: Any = self._server.sockets  # asyncio.Server's (AbstractServer does not declare it)
-        return int(sockets[0].getsockname()[1])
+        return int(self._server.sockets[0].getsockname()[1])
 
     async def stop(self, grace: float = 5.0) -> None:
         """Stop listening, let requests in progress finish (up to `grace` s), close the rest."""
@@ -119,7 +118,7 @@ class _Connection(asyncio.Protocol):
     def __init__(self, server: HttpServer) -> None:
         self.server = server
         self.loop = asyncio.get_running_loop()
-        self.transport: asyncio.Transport | None = None
+        self.transport: Any = None  # asyncio's Transport, or uvloop's (not a subclass of it)
         self.parser = httptools.HttpRequestParser(self)
         self.request: _Request | None = None  # the one being parsed
         self.pending: deque[_Request] = deque()  # parsed, not yet answered
@@ -136,7 +135,7 @@ class _Connection(asyncio.Protocol):
     # --- transport events -------------------------------------------------------------------
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = transport  # type: ignore[assignment]  # uvloop's is not an asyncio.Transport
+        self.transport = transport
         self.server.connections.add(self)
         peer, local = transport.get_extra_info("peername"), transport.get_extra_info("sockname")
         self.client = (peer[0], peer[1]) if isinstance(peer, tuple) else None
@@ -254,7 +253,7 @@ class _Connection(asyncio.Protocol):
     async def _cycle(self, req: _Request) -> bool:
         """Run the app for one request; whether the connection stays open."""
         try:
-            parsed = httptools.parse_url(req.url)
+            parsed: Any = httptools.parse_url(req.url)  # its stub says bytes where None comes
         except httptools.HttpParserInvalidURLError:
             _Cycle(self, req, b"").write_whole(400, [(b"content-type", b"text/plain")], b"Malformed request URL.")
             return False
