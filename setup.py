@@ -1,6 +1,7 @@
 """The compiled build: `OPENSES_COMPILE=1 pip install .` turns the API's request path into C with
 mypyc (the same Python source, its type annotations checked at run time); any other install is
-pure Python. README, "Performance", gives what it is worth; .ci/run tests both builds."""
+pure Python. Not for an editable install (-e): the compiled modules would shadow the sources being
+edited. README, "Performance", gives what it is worth; .ci/run tests both builds."""
 
 from __future__ import annotations
 
