@@ -200,10 +200,11 @@ def switch_signing(dkim: dict[str, Any], now: float, grace: float | None) -> dic
     return dkim
 
 
-def _easy_identity(conn: Any, account_id: str, domain: str) -> dict[str, Any]:
+def _easy_identity(conn: Any, account_id: str, domain: str, *, lock: bool = True) -> dict[str, Any]:
+    """The domain's identity with Easy DKIM keys; `lock`: for a read-modify-write (lock_identity)."""
     from openses.errors import NotFound
 
-    row = irepo.get_identity(conn, account_id, domain)
+    row = (irepo.lock_identity if lock else irepo.get_identity)(conn, account_id, domain)
     if row is None:
         raise NotFound(f"Email identity {domain} does not exist.")
     dkim = (row["attributes"] or {}).get("dkim") or {}
@@ -271,7 +272,7 @@ async def start_rotation(store: Store, box: SecretBox, account_id: str, domain: 
     under a new one; `switch_now` (development mode, no DNS to wait for) signs with it at once."""
     now = time.time()
     if length is None:
-        row = await store.read(lambda c: _easy_identity(c, account_id, domain))
+        row = await store.read(lambda c: _easy_identity(c, account_id, domain, lock=False))
         length = row["attributes"]["dkim"].get("next_length") or RSA_2048
     dkim = await rotate(store, box, account_id, domain, length, keep_tokens=mode == "cname", now=now)
     if not switch_now:
@@ -279,7 +280,7 @@ async def start_rotation(store: Store, box: SecretBox, account_id: str, domain: 
     switched = switch_signing(dkim, now, grace if mode == "cname" else None)
 
     def write(conn: Any) -> None:
-        row = irepo.get_identity(conn, account_id, domain)
+        row = irepo.lock_identity(conn, account_id, domain)
         irepo.update_identity(conn, account_id, domain, attributes=dict(row["attributes"], dkim=switched))  # type: ignore[index]
 
     await store.write(write)

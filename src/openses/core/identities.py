@@ -137,7 +137,7 @@ class IdentityService:
         row["attributes"].update(attributes)
 
         def write(conn: Any) -> dict[str, Any]:
-            existing = irepo.get_identity(conn, account_id, row["identity_key"])
+            existing = irepo.lock_identity(conn, account_id, row["identity_key"])
             if existing is None:
                 irepo.insert_identity(conn, row)
                 return row
@@ -155,7 +155,7 @@ class IdentityService:
         key = identity_key(identity.strip().rstrip("."))
 
         def write(conn: Any) -> dict[str, Any]:
-            row = irepo.get_identity(conn, account_id, key)
+            row = irepo.lock_identity(conn, account_id, key)
             if row is None:
                 raise NotFound(f"Email identity {identity} does not exist.")
             values = change(Identity.from_row(row))
@@ -191,7 +191,7 @@ class IdentityService:
     async def _replace_keys(self, account_id: str, domain: str, rows: builtins.list[dict[str, Any]],
                             dkim: dict[str, Any]) -> Identity:
         def write(conn: Any) -> dict[str, Any]:
-            row = irepo.get_identity(conn, account_id, domain)
+            row = irepo.lock_identity(conn, account_id, domain)
             if row is None:
                 raise NotFound(f"Email identity {domain} does not exist.")
             irepo.replace_dkim_keys(conn, account_id, domain, rows)

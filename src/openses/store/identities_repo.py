@@ -25,6 +25,14 @@ def get_identity(conn: Connection, account_id: str, key: str) -> Row | None:
     return fetch_one(conn, select(identities).where(_identity(account_id, key)))
 
 
+def lock_identity(conn: Connection, account_id: str, key: str) -> Row | None:
+    """get_identity for a read-modify-write. On PostgreSQL the row stays locked (SELECT … FOR
+    UPDATE) until the transaction ends, so of two writers (two nodes, or the CLI and a server)
+    the second reads what the first wrote instead of overwriting it with what it read before;
+    SQLite has one writer at a time already (writer.py) and SQLAlchemy leaves the clause out."""
+    return fetch_one(conn, select(identities).where(_identity(account_id, key)).with_for_update())
+
+
 def insert_identity(conn: Connection, row: Row) -> None:
     conn.execute(insert(identities).values(**row))
 
