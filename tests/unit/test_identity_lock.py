@@ -18,7 +18,8 @@ ACCOUNT = "111122223333"
 
 def _waiting_for_a_lock(store: Store) -> int:
     return int(store.read_sync(lambda c: c.exec_driver_sql(
-        "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'").scalar_one()))
+        "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+        "AND datname = current_database()").scalar_one()))  # this test's database only
 
 
 async def test_an_update_waits_for_the_writer_holding_the_identity_and_keeps_its_change(database_url):
