@@ -6,10 +6,12 @@ import datetime as dt
 import time
 from typing import Any
 
+from sqlalchemy.engine import Connection
+
 from openses.api.context import RequestContext
 from openses.api.registry import operation
 from openses.api.suppression import suppression_attributes
-from openses.core.accounts import Account
+from openses.core.accounts import Account, review_status
 from openses.core import statistics
 from openses.errors import InternalFailure
 from openses.store import repositories as repo
@@ -87,10 +89,19 @@ async def get_account(ctx: RequestContext, params: dict[str, Any]) -> dict[str, 
 
 @operation("sesv2", "PutAccountDetails")
 async def put_account_details(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
-    account = await _account(ctx)
-    details = {k: params[k] for k in ("MailType", "WebsiteURL", "ContactLanguage", "UseCaseDescription",
-                                      "AdditionalContactEmailAddresses") if k in params}
-    status = "GRANTED" if account.production else "PENDING"
-    details["ReviewDetails"] = {"Status": status, "CaseId": f"openses-{ctx.request_id[:8]}"}
-    await _update(ctx, details=details)
+    fields = ("MailType", "WebsiteURL", "ContactLanguage", "UseCaseDescription", "AdditionalContactEmailAddresses")
+    details: dict[str, Any] = {k: params[k] for k in fields if k in params}
+    case = f"openses-{ctx.request_id[:8]}"
+
+    def write(conn: Connection) -> None:
+        # The status follows production access as the database has it, not the cached account:
+        # under the row's lock, an operator granting it meanwhile (the CLI) is seen.
+        row = repo.lock_account(conn, ctx.account_id)
+        if row is None:
+            raise InternalFailure("The account of this access key no longer exists.")
+        review = {"Status": review_status(row["production"]), "CaseId": case}
+        repo.update_account(conn, ctx.account_id, details=dict(details, ReviewDetails=review))
+
+    await ctx.services.store.write(write)
+    ctx.services.directory.forget(ctx.account_id)
     return {}

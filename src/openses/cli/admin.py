@@ -120,12 +120,7 @@ def account_set_production(account: str, revoke: bool = typer.Option(False, "--r
     """Grant production access (approves a PutAccountDetails request), or --revoke it."""
     with opened() as (_, _, accounts):
         a = require_account(accounts, account)
-        a = accounts.set_production(a.id, not revoke)
-        if a.details and "ReviewDetails" in a.details:
-            details = dict(a.details, ReviewDetails=dict(a.details["ReviewDetails"],
-                                                         Status="DENIED" if revoke else "GRANTED"))
-            a = accounts.update(a.id, details=details)
-        _show(a, as_json)
+        _show(accounts.set_production(a.id, not revoke), as_json)
 
 
 @account_cli.command("pause")

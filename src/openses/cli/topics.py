@@ -11,7 +11,7 @@ import typer
 
 from openses.cli.context import opened, require_account
 from openses.cli.output import emit_json, fail, fields, table
-from openses.core import reputation, topics as core_topics
+from openses.core import reputation, suppression, topics as core_topics
 from openses.core.events import iso
 from openses.core.feedback_loop import reputation_policy
 from openses.errors import SESError
@@ -140,12 +140,8 @@ def default_configuration_set(account: str, name: str = typer.Argument(None, hel
         a = require_account(accounts, account)
         if name and store.read_sync(lambda c: frepo.get_configuration_set(c, a.id, name)) is None:
             fail(f"account {a.name} has no configuration set {name!r}")
-
-        def write(c: Any) -> None:
-            data = {**frepo.get_settings(c, a.id), "DefaultConfigurationSetName": name}
-            frepo.put_settings(c, a.id, "", {k: v for k, v in data.items() if v is not None}, time.time())
-
-        store.write_sync(write)
+        store.write_sync(lambda c: suppression.merge_settings(c, a.id, "", {"DefaultConfigurationSetName": name},
+                                                              time.time()))
         typer.echo(f"default configuration set of {a.name}: {name or '(none)'}")
 
 

@@ -65,6 +65,23 @@ class NewKey:
     account_id: str
 
 
+def production_values(account: Account, production: bool) -> dict[str, Any]:
+    """The columns that change when production access is granted or revoked."""
+    values: dict[str, Any] = {"production": production}
+    # Granting production lifts a sandbox quota to SES's starting production quota.
+    if production and (account.max_24h_send, account.max_send_rate) == SANDBOX_QUOTA:
+        values["max_24h_send"], values["max_send_rate"] = PRODUCTION_QUOTA
+    if account.details and "ReviewDetails" in account.details:  # the request is answered
+        review = dict(account.details["ReviewDetails"], Status="GRANTED" if production else "DENIED")
+        values["details"] = dict(account.details, ReviewDetails=review)
+    return values
+
+
+def review_status(production: bool) -> str:
+    """A PutAccountDetails request's review status: granted at once for a production account."""
+    return "GRANTED" if production else "PENDING"
+
+
 class AccountService:
     """Operator-side changes to accounts and keys (the admin CLI and dev-mode start-up)."""
 
@@ -97,13 +114,17 @@ class AccountService:
         return found
 
     def set_production(self, account_id: str, production: bool = True) -> Account:
-        values: dict[str, Any] = {"production": production}
-        acct = self.find(account_id)
-        assert acct is not None
-        # Granting production lifts a sandbox quota to SES's starting production quota.
-        if production and (acct.max_24h_send, acct.max_send_rate) == SANDBOX_QUOTA:
-            values["max_24h_send"], values["max_send_rate"] = PRODUCTION_QUOTA
-        return self.update(account_id, **values)
+        """Grant production access (or revoke it) and answer a PutAccountDetails request with it:
+        read and written in one transaction, the account's row locked, so that a request or a
+        quota set meanwhile (the API on a server, another operator) is kept."""
+        def write(conn: Any) -> dict[str, Any]:
+            row = repo.lock_account(conn, account_id)
+            assert row is not None
+            values = production_values(Account.from_row(row), production)
+            repo.update_account(conn, account_id, **values)
+            return dict(row, **values)
+
+        return Account.from_row(self.store.write_sync(write))
 
     def create_key(self, account_id: str, *, user_name: str = "openses", policy: str | None = None,
                    key_id: str | None = None, secret: str | None = None) -> NewKey:

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from openses.core.directory import Directory
@@ -115,18 +116,34 @@ class ConfigurationSetService:
 
     async def put_option(self, account_id: str, name: str, key: str, value: dict[str, Any] | None) -> None:
         """Replace one option group (DeliveryOptions, SendingOptions, …); None removes it."""
-        row = await self.get(account_id, name)
-        options = dict(row["options"])
-        if value is None:
-            options.pop(key, None)
-        else:
-            options[key] = _clean(value)
-        await self._store.write(lambda c: frepo.update_configuration_set(c, account_id, name, options=options))
-        self._changed(account_id)
+        def edit(options: dict[str, Any]) -> None:
+            if value is None:
+                options.pop(key, None)
+            else:
+                options[key] = _clean(value)
+
+        await self._edit_options(account_id, name, edit)
 
     async def merge_option(self, account_id: str, name: str, key: str, value: dict[str, Any]) -> None:
-        row = await self.get(account_id, name)
-        await self.put_option(account_id, name, key, {**row["options"].get(key, {}), **value})
+        """Merge `value` into one option group: the fields it leaves out keep their values."""
+        def edit(options: dict[str, Any]) -> None:
+            options[key] = _clean({**options.get(key, {}), **value})
+
+        await self._edit_options(account_id, name, edit)
+
+    async def _edit_options(self, account_id: str, name: str, edit: Callable[[dict[str, Any]], None]) -> None:
+        """Read, edit and write the options in one transaction, the set's row locked: a change of
+        another group meanwhile (another request, node or the CLI) is kept, not written over."""
+        def write(conn: Connection) -> None:
+            row = frepo.lock_configuration_set(conn, account_id, name)
+            if row is None:
+                raise does_not_exist(name)
+            options = dict(row["options"] or {})
+            edit(options)
+            frepo.update_configuration_set(conn, account_id, name, options=options)
+
+        await self._store.write(write)
+        self._changed(account_id)
 
     # --- event destinations -------------------------------------------------------------------
 

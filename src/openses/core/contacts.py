@@ -141,16 +141,27 @@ class ContactService:
     async def update_contact(self, account_id: str, list_name: str, email: str,
                              preferences: Sequence[dict[str, str]] | None, unsubscribe_all: bool | None,
                              attributes: str | None) -> None:
-        """Only the topic preferences given change (SES: no need to repeat the others)."""
-        row, topics = await self.get_contact(account_id, list_name, email)
-        values: dict[str, Any] = {"updated_at": self._clock(),
-                                  "topic_preferences": _preferences(topics, preferences or [],
-                                                                    row["topic_preferences"])}
-        if unsubscribe_all is not None:
-            values["unsubscribe_all"] = unsubscribe_all
-        if attributes is not None:
-            values["attributes"] = attributes
-        await self._store.write(lambda c: repo.update_contact(c, account_id, list_name, email.lower(), **values))
+        """Only the topic preferences given change (SES: no need to repeat the others). The
+        contact is read and written in one transaction, its row locked: an unsubscribe meanwhile
+        (a link followed on another node) is kept, not written over."""
+        now = self._clock()
+
+        def write(conn: Any) -> None:
+            contact_list = repo.get_list(conn, account_id, list_name)
+            if contact_list is None:
+                raise NotFound(f"List with name {list_name} does not exist.")
+            row = repo.lock_contact(conn, account_id, list_name, email.lower())
+            if row is None:
+                raise NotFound(f"Contact {email} does not exist in list {list_name}")
+            values: dict[str, Any] = {"updated_at": now, "topic_preferences": _preferences(
+                contact_list["topics"], preferences or [], row["topic_preferences"])}
+            if unsubscribe_all is not None:
+                values["unsubscribe_all"] = unsubscribe_all
+            if attributes is not None:
+                values["attributes"] = attributes
+            repo.update_contact(conn, account_id, list_name, email.lower(), **values)
+
+        await self._store.write(write)
 
     async def delete_contact(self, account_id: str, list_name: str, email: str) -> None:
         await self.get_list(account_id, list_name)
@@ -233,7 +244,7 @@ def _opt_out(conn: Any, link: dict[str, Any], topics: list[Any], email: str, now
              mail: tuple[float, Any] | None, source: str) -> dict[str, Any] | None:
     """Opt one recipient out in the caller's transaction; its Subscription event row."""
     account_id, list_name, topic = link["account_id"], link["list_name"], link["topic"]
-    contact = repo.get_contact(conn, account_id, list_name, email.lower())
+    contact = repo.lock_contact(conn, account_id, list_name, email.lower())  # its other preferences stay
     old = _snapshot(contact, topics)
     if contact is None:  # not a contact yet: record the choice so later sends honour it
         contact = {"account_id": account_id, "list_name": list_name, "email": email, "email_key": email.lower(),

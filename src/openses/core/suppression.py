@@ -136,13 +136,16 @@ class SuppressionService:
         await self.update_settings(account_id, SuppressedReasons=list(check_reasons(reasons)))
 
     async def update_settings(self, account_id: str, identity_key: str = "", **values: Any) -> None:
-        def write(c: Connection) -> None:
-            data = {**frepo.get_settings(c, account_id, identity_key), **values}
-            frepo.put_settings(c, account_id, identity_key, {k: v for k, v in data.items() if v is not None},
-                               self._clock())
-
-        await self._store.write(write)
+        await self._store.write(lambda c: merge_settings(c, account_id, identity_key, values, self._clock()))
         self._changed(account_id)
+
+
+def merge_settings(conn: Connection, account_id: str, identity_key: str, values: dict[str, Any], now: float) -> None:
+    """Merge `values` into the account's settings (identity_key "") or an identity's; a None value
+    removes its key. Read and written under the row's lock: a key another writer (the API on
+    another node, the operator's CLI) set meanwhile is kept."""
+    data = {**frepo.lock_settings(conn, account_id, identity_key, now), **values}
+    frepo.put_settings(conn, account_id, identity_key, {k: v for k, v in data.items() if v is not None}, now)
 
 
 def _entry(account_id: str, address: str, reason: str, now: float, message_id: str | None,

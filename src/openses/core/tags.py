@@ -9,6 +9,7 @@ SES's limits (API reference, Tag): at most 50 tags; keys of 1 to 128 characters,
 
 from __future__ import annotations
 
+import builtins
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -87,10 +88,11 @@ class TagService:
         return found
 
     async def change(self, resource: Resource,
-                     edit: Callable[[list[dict[str, str]]], list[dict[str, str]]]) -> None:
-        """Read, edit and write the tags in one transaction."""
+                     edit: Callable[[builtins.list[dict[str, str]]], builtins.list[dict[str, str]]]) -> None:
+        """Read, edit and write the tags in one transaction, the resource's row locked: a tag
+        added or removed meanwhile (another request, another node) is kept."""
         def write(conn: Any) -> None:
-            current = tags_repo.get_tags(conn, resource.kind, resource.account_id, resource.name)
+            current = tags_repo.lock_tags(conn, resource.kind, resource.account_id, resource.name)
             if current is None:
                 raise NotFound(f"Resource not found: {resource.kind}/{resource.name}")
             tags_repo.set_tags(conn, resource.kind, resource.account_id, resource.name, edit(current))

@@ -92,14 +92,16 @@ def default_policy(arn: str, owner: str) -> str:
 
 
 def set_topic_attribute(conn: Connection, arn: str, name: str, value: str | None) -> None:
-    """Set (or, with an empty value, reset) one attribute."""
-    row = sns_repo.get_topic_attributes(conn, arn) or {"attributes": {}, "tags": {}}
+    """Set (or, with an empty value, reset) one attribute; the others and the tags are kept (the
+    row is locked until the caller's transaction ends)."""
+    now = time.time()
+    row = sns_repo.lock_topic_attributes(conn, arn, now)
     attributes = dict(row["attributes"])
     if name not in TOPIC_SETTABLE or value:
         attributes[name] = check_attribute(name, value or "")
     else:
         attributes.pop(name, None)
-    sns_repo.put_topic_attributes(conn, arn, attributes, row["tags"], time.time())
+    sns_repo.put_topic_attributes(conn, arn, attributes, row["tags"], now)
 
 
 # --- tags -----------------------------------------------------------------------------------------
@@ -109,11 +111,13 @@ def tags_of(conn: Connection, arn: str) -> dict[str, str]:
 
 
 def change_tags(conn: Connection, arn: str, add: dict[str, str], remove: list[str]) -> None:
-    row = sns_repo.get_topic_attributes(conn, arn) or {"attributes": {}, "tags": {}}
+    """Add and remove tags; the other tags and the attributes are kept (as set_topic_attribute)."""
+    now = time.time()
+    row = sns_repo.lock_topic_attributes(conn, arn, now)
     tags = {k: v for k, v in {**row["tags"], **add}.items() if k not in remove}
     if len(tags) > MAX_TAGS:
         raise _invalid(f"Tags Reason: a topic has at most {MAX_TAGS} tags")
-    sns_repo.put_topic_attributes(conn, arn, row["attributes"], tags, time.time())
+    sns_repo.put_topic_attributes(conn, arn, row["attributes"], tags, now)
 
 
 # --- subscriptions ----------------------------------------------------------------------------------

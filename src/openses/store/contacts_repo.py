@@ -60,6 +60,15 @@ def get_contact(conn: Connection, account_id: str, list_name: str, email_key: st
     return fetch_one(conn, select(c).where(_contact_where(account_id, list_name, email_key)))
 
 
+def lock_contact(conn: Connection, account_id: str, list_name: str, email_key: str) -> Row | None:
+    """get_contact for a read-modify-write of its topic preferences (UpdateContact, an unsubscribe
+    link). On PostgreSQL the row stays locked (SELECT … FOR UPDATE) until the transaction ends, so
+    of two writers (two nodes) the second reads what the first wrote instead of writing back the
+    preferences it read before; SQLite's writers take turns already and SQLAlchemy leaves the
+    clause out."""
+    return fetch_one(conn, select(c).where(_contact_where(account_id, list_name, email_key)).with_for_update())
+
+
 def get_contacts(conn: Connection, account_id: str, list_name: str, email_keys: list[str]) -> list[Row]:
     stmt = select(c).where(and_(c.c.account_id == account_id, c.c.list_name == list_name,
                                 c.c.email_key.in_(email_keys)))

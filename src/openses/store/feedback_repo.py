@@ -53,6 +53,15 @@ def get_configuration_set(conn: Connection, account_id: str, name: str) -> Row |
     return fetch_one(conn, select(configuration_sets).where(_cs(account_id, name)))
 
 
+def lock_configuration_set(conn: Connection, account_id: str, name: str) -> Row | None:
+    """get_configuration_set for a read-modify-write of its options (each PutConfigurationSet*
+    changes one group of them). On PostgreSQL the row stays locked (SELECT … FOR UPDATE) until the
+    transaction ends, so a second writer (another node, the CLI) reads what the first wrote
+    instead of writing back the groups it read before; SQLite's writers take turns already
+    (writer.py) and SQLAlchemy leaves the clause out."""
+    return fetch_one(conn, select(configuration_sets).where(_cs(account_id, name)).with_for_update())
+
+
 def list_configuration_sets(conn: Connection, account_id: str) -> list[str]:
     stmt = select(configuration_sets.c.name).where(configuration_sets.c.account_id == account_id) \
         .order_by(configuration_sets.c.name)
@@ -105,6 +114,21 @@ def destinations_of(conn: Connection, pairs: Iterable[tuple[str, str]]) -> list[
 def get_settings(conn: Connection, account_id: str, identity_key: str = "") -> Row:
     row = fetch_one(conn, select(feedback_settings.c.data).where(and_(
         feedback_settings.c.account_id == account_id, feedback_settings.c.identity_key == identity_key)))
+    return dict(row["data"]) if row else {}
+
+
+def lock_settings(conn: Connection, account_id: str, identity_key: str, now: float) -> Row:
+    """get_settings for a read-modify-write (the API's suppression reasons and an identity's
+    default configuration set, the operator's default configuration set: keys of one row). The row
+    is created empty when missing, so that two first changes have a row to take turns on too; on
+    PostgreSQL it stays locked (SELECT … FOR UPDATE) until the transaction ends, as
+    lock_configuration_set."""
+    ins = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+    conn.execute(ins(feedback_settings).values(account_id=account_id, identity_key=identity_key, data={},
+                                               updated_at=now).on_conflict_do_nothing())
+    row = fetch_one(conn, select(feedback_settings.c.data).where(and_(
+        feedback_settings.c.account_id == account_id, feedback_settings.c.identity_key == identity_key))
+        .with_for_update())
     return dict(row["data"]) if row else {}
 
 

@@ -431,3 +431,13 @@ def forget_account_state(conn: Connection, account_id: str) -> None:
     for table in reversed(metadata.sorted_tables):
         if "account_id" in table.c and table.name not in ("accounts", "access_keys"):
             conn.execute(delete(table).where(table.c.account_id == account_id))
+
+
+# --- read-modify-writes of an account ---------------------------------------------------------
+
+
+def lock_account(conn: Connection, account_id: str) -> Row | None:
+    """get_account for a read-modify-write (production access and its review status, which both the
+    API and the operator's CLI change). On PostgreSQL the row stays locked (SELECT … FOR UPDATE)
+    until the transaction ends, as identities_repo.lock_identity; SQLite's writers take turns."""
+    return fetch_one(conn, select(accounts).where(accounts.c.id == account_id).with_for_update())

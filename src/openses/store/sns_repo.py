@@ -26,6 +26,20 @@ def get_topic_attributes(conn: Connection, arn: str) -> Row | None:
     return fetch_one(conn, select(topic_attributes).where(topic_attributes.c.topic_arn == arn))
 
 
+def lock_topic_attributes(conn: Connection, arn: str, now: float) -> Row:
+    """get_topic_attributes for a read-modify-write (SetTopicAttributes sets one attribute,
+    TagResource and UntagResource some tags, and each writes the row's attributes and tags back).
+    The row is created empty when missing (a topic from before these rows); on PostgreSQL it stays
+    locked (SELECT … FOR UPDATE) until the transaction ends, so a second writer (another node)
+    reads what the first wrote; SQLite's writers take turns already and SQLAlchemy leaves the
+    clause out."""
+    conn.execute(_insert(conn, topic_attributes).values(topic_arn=arn, attributes={}, tags={}, deleted_subscriptions=0,
+                                                        updated_at=now).on_conflict_do_nothing())
+    row = fetch_one(conn, select(topic_attributes).where(topic_attributes.c.topic_arn == arn).with_for_update())
+    assert row is not None
+    return row
+
+
 def put_topic_attributes(conn: Connection, arn: str, attributes: Row, tags: dict[str, str], now: float) -> None:
     """Create or replace the attributes and tags (the deleted-subscriptions count is kept)."""
     stmt = _insert(conn, topic_attributes).values(topic_arn=arn, attributes=attributes, tags=tags,

@@ -24,19 +24,38 @@ def _where(kind: str, account_id: str, name: str) -> Any:
     return and_(table.c.account_id == account_id, table.c.name == name)
 
 
+def _select_tags(kind: str, account_id: str, name: str) -> Any:
+    if kind == "identity":  # an identity's tags are one of its attributes
+        column = identities.c.attributes
+    else:
+        column = (configuration_sets if kind == "configuration-set" else contact_lists).c.tags
+    return select(column).where(_where(kind, account_id, name))
+
+
+def _tags(row: Any, kind: str) -> Tags | None:
+    if row is None:
+        return None
+    return list((row[0] or {}).get("tags") or []) if kind == "identity" else list(row[0] or [])
+
+
 def get_tags(conn: Connection, kind: str, account_id: str, name: str) -> Tags | None:
     """The resource's tags, [] when it has none; None when there is no such resource."""
-    if kind == "identity":
-        row = conn.execute(select(identities.c.attributes).where(_where(kind, account_id, name))).first()
-        return None if row is None else list((row[0] or {}).get("tags") or [])
-    table = configuration_sets if kind == "configuration-set" else contact_lists
-    row = conn.execute(select(table.c.tags).where(_where(kind, account_id, name))).first()
-    return None if row is None else list(row[0] or [])
+    return _tags(conn.execute(_select_tags(kind, account_id, name)).first(), kind)
+
+
+def lock_tags(conn: Connection, kind: str, account_id: str, name: str) -> Tags | None:
+    """get_tags for a read-modify-write (TagResource adds to the tags, UntagResource takes some
+    away). On PostgreSQL the resource's row stays locked (SELECT … FOR UPDATE) until the
+    transaction ends, so of two writers (two nodes) the second reads the tags the first wrote
+    instead of writing back those it read before; SQLite's writers take turns already and
+    SQLAlchemy leaves the clause out."""
+    return _tags(conn.execute(_select_tags(kind, account_id, name).with_for_update()).first(), kind)
 
 
 def set_tags(conn: Connection, kind: str, account_id: str, name: str, tags: Tags) -> None:
-    if kind == "identity":
-        row = conn.execute(select(identities.c.attributes).where(_where(kind, account_id, name))).one()
+    if kind == "identity":  # the tags are one of the attributes: the others are kept, under the row's lock
+        row = conn.execute(select(identities.c.attributes).where(_where(kind, account_id, name))
+                           .with_for_update()).one()
         attributes = dict(row[0] or {}, tags=tags)
         conn.execute(update(identities).where(_where(kind, account_id, name)).values(attributes=attributes))
         return
