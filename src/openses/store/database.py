@@ -52,13 +52,14 @@ def open_engine(url: str, *, create_dirs: bool = True) -> Engine:
 
 
 # Bytes: the WAL file is cut back to this when it restarts (journal_size_limit). Above what the WAL
-# grows to between two restarts at full load (≈ 35 MB: 12,000 sends a second write ≈ 100 MB/s of
-# frames, and the checkpointer restarts it three times a second), so a restart overwrites the
-# file's blocks instead of cutting it and growing it again: the commit after a cut took 6–9 ms
-# more (freeing and then allocating blocks is journalled, and the disk is mounted with `discard`),
-# on top of the checkpointer's own hold of the lock (api role, two processes, 64 connections: p99
-# 21.5–23 → 15.7–19.5 ms with 16 MB → 64 MB).
-WAL_LIMIT = 67_108_864
+# grows to between two restarts at full load (12,000 sends a second write 100–150 MB/s of frames;
+# the checkpointer restarts the WAL about three times a second, at 20–66 MB, 41 MB typical), so a
+# restart overwrites the file's blocks instead of cutting it and growing it again: the commit after
+# a cut took 6–9 ms more (freeing and allocating blocks is journalled, and the disk here is
+# mounted with `discard`), on top of the checkpointer's own hold of the lock (api role, two
+# processes, 64 connections: p99 19.3–22.2 → 15.4–15.9 ms with 16 MB → 64 MB). A clean stop
+# truncates the WAL to nothing (Checkpointer.stop).
+WAL_LIMIT = 134_217_728
 RESTART_AT = 4_194_304  # bytes of frames from which the checkpointer restarts the WAL
 
 
@@ -103,7 +104,7 @@ class Checkpointer:
     """
 
     def __init__(self, engine: Engine, interval: float = 0.25, *, lock_path: Path | None = None,
-                 restart_at: int = RESTART_AT, tail: int = 1_048_576, hard_limit: int = 4 * WAL_LIMIT,
+                 restart_at: int = RESTART_AT, tail: int = 1_048_576, hard_limit: int = 2 * WAL_LIMIT,
                  max_passes: int = 8) -> None:
         self._engine = engine
         self._interval = interval
