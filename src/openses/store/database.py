@@ -53,14 +53,15 @@ def open_engine(url: str, *, create_dirs: bool = True) -> Engine:
 
 # Bytes: the WAL file is cut back to this when it restarts (journal_size_limit). Above what the WAL
 # grows to between two restarts at full load (12,000 sends a second write 100–150 MB/s of frames;
-# the checkpointer restarts the WAL about three times a second, at 20–66 MB, 41 MB typical), so a
+# with passes four times a second and restarts from 4 MB, the checkpointer found it at 20–66 MB,
+# 41 MB typical, when it restarted it; with ten a second and restarts from 32 MB, at 33–62 MB), so a
 # restart overwrites the file's blocks instead of cutting it and growing it again: the commit after
 # a cut took 6–9 ms more (freeing and allocating blocks is journalled, and the disk here is
 # mounted with `discard`), on top of the checkpointer's own hold of the lock (api role, two
 # processes, 64 connections: p99 19.3–22.2 → 15.4–15.9 ms with 16 MB → 64 MB). A clean stop
 # truncates the WAL to nothing (Checkpointer.stop).
 WAL_LIMIT = 134_217_728
-RESTART_AT = 4_194_304  # bytes of frames from which the checkpointer restarts the WAL
+RESTART_AT = 33_554_432  # bytes of frames from which the checkpointer restarts the WAL
 
 
 def open_lock(path: Path) -> int:
@@ -101,9 +102,17 @@ class Checkpointer:
     1–11 ms four times a second (api role, two processes, 64 connections: p99 40–48 → 20–23 ms,
     5,860–5,940 → 5,730–6,300 req/s; every role: p99 51 → 38 ms). If readers keep the WAL from
     restarting until it passes `hard_limit`, a TRUNCATE is still the way out.
+
+    Passes run ten times a second, and the WAL restarts from 32 MB: at 12,000 sends a second the
+    first pass of a round copied 25–40 MB into the database and fsynced it, and the writers' own
+    fsyncs queued behind that; in smaller pieces, with the lock still taken about three times a
+    second, the p99 went 15.6–17.0 → 12.7–14.4 ms (four alternated pairs of 15 s, compiled build;
+    1-minute runs: 17.8–18.0 → 15.9–16.0 ms). Restarting from 4 MB at the same pace took the lock
+    eight times a second and gained less; from 64 or 96 MB, two or three times less often, no
+    better (each hold lasts 4–15 ms: the pass under the lock fsyncs a database file that grows).
     """
 
-    def __init__(self, engine: Engine, interval: float = 0.25, *, lock_path: Path | None = None,
+    def __init__(self, engine: Engine, interval: float = 0.1, *, lock_path: Path | None = None,
                  restart_at: int = RESTART_AT, tail: int = 1_048_576, hard_limit: int = 2 * WAL_LIMIT,
                  max_passes: int = 8) -> None:
         self._engine = engine
