@@ -1,6 +1,6 @@
-"""Read-modify-writes of one row from two connections (two nodes, or the CLI and a server), as
-test_identity_lock.py for identities: configuration set options, a contact's topic preferences,
-resource tags, feedback settings, SNS topic attributes and an account's production access. The
+"""Read-modify-writes of one row from two connections (two nodes, or the CLI and a server): an
+identity's attributes, configuration set options, a contact's topic preferences, resource tags,
+feedback settings, SNS topic attributes and an account's production access. The
 first writer holds the row in an open transaction; the second waits for it, then keeps both
 changes instead of writing back what it read before."""
 
@@ -19,7 +19,7 @@ from openses.core import suppression, topic_attributes, topics
 from openses.core.accounts import SANDBOX_QUOTA, AccountService
 from openses.core.configuration_sets import ConfigurationSetService
 from openses.core.contacts import OPT_IN, OPT_OUT, ContactService
-from openses.core.identities import PENDING, new_row
+from openses.core.identities import PENDING, IdentityService, new_row
 from openses.core.secrets import SecretBox
 from openses.core.tags import Resource, TagService, merged
 from openses.store import contacts_repo, feedback_repo, identities_repo, repositories, sns_repo, tags_repo
@@ -68,6 +68,22 @@ async def _after_the_holder(store: Store, first: Callable[[Connection], None], s
         release.set()
         thread.join()
     return await task
+
+
+async def test_an_identity_update_waits_for_the_writer_holding_the_identity_and_keeps_its_change(store):
+    # The DNS verifier's update on a server against an operator's DKIM rotation from the CLI.
+    store.write_sync(lambda c: identities_repo.insert_identity(c, new_row(ACCOUNT, "example.com", PENDING, 0.0)))
+
+    def first(conn: Connection) -> None:
+        row = identities_repo.lock_identity(conn, ACCOUNT, "example.com")
+        assert row is not None
+        identities_repo.update_identity(conn, ACCOUNT, "example.com", attributes=dict(row["attributes"] or {}, first=1))
+
+    updated = await _after_the_holder(store, first, IdentityService(store).update(
+        ACCOUNT, "example.com", lambda i: {"attributes": dict(i.attributes, second=2)}))
+    assert (updated.attributes["first"], updated.attributes["second"]) == (1, 2)
+    stored = store.read_sync(lambda c: identities_repo.get_identity(c, ACCOUNT, "example.com"))
+    assert stored is not None and (stored["attributes"]["first"], stored["attributes"]["second"]) == (1, 2)
 
 
 async def test_a_configuration_set_option_put_meanwhile_is_kept(store):
