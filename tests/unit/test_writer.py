@@ -149,6 +149,31 @@ async def test_accepted_mail_lands_in_every_table_and_a_bad_message_sinks_only_i
     e.dispose()
 
 
+async def test_a_failing_write_does_not_split_the_accepted_mail_of_its_batch(database_url):
+    # The batch fails as a whole; the write is tried alone, the mail again together (one commit).
+    e = open_database(database_url)
+    writer = GroupCommitWriter(e)
+    inside, gate = threading.Event(), threading.Event()
+    writer.start()
+    try:
+        blocker = asyncio.ensure_future(writer.run(lambda c: (inside.set(), gate.wait(10))))
+        assert await asyncio.to_thread(inside.wait, 10)
+        mail = [asyncio.ensure_future(writer.accept(_accepted(f"m-{i}"))) for i in range(5)]
+        bad = asyncio.ensure_future(writer.run(lambda c: c.execute(text("SELECT * FROM no_such_table"))))
+        await asyncio.sleep(0)  # every one is queued behind the blocker
+        gate.set()
+        await blocker
+        await asyncio.gather(*mail)
+        with pytest.raises(Exception):
+            await bad
+    finally:
+        writer.stop()
+    assert writer.batches == 2  # the blocker's, then the five sends together
+    with e.connect() as c:
+        assert c.execute(text("SELECT count(*) FROM messages")).scalar_one() == 5
+    e.dispose()
+
+
 def test_a_store_without_a_writer_thread_waits_for_the_writers_lock(tmp_path):
     # The CLI writes from its own process: while a server's writer holds the lock (around a
     # read-modify-write, say), the CLI's write waits instead of landing between the read and the write.
