@@ -111,9 +111,13 @@ def destinations_of(conn: Connection, pairs: Iterable[tuple[str, str]]) -> list[
 
 # --- settings (account: identity_key "") -------------------------------------------------------
 
+def _settings_data(account_id: str, identity_key: str) -> Any:
+    return select(feedback_settings.c.data).where(and_(
+        feedback_settings.c.account_id == account_id, feedback_settings.c.identity_key == identity_key))
+
+
 def get_settings(conn: Connection, account_id: str, identity_key: str = "") -> Row:
-    row = fetch_one(conn, select(feedback_settings.c.data).where(and_(
-        feedback_settings.c.account_id == account_id, feedback_settings.c.identity_key == identity_key)))
+    row = fetch_one(conn, _settings_data(account_id, identity_key))
     return dict(row["data"]) if row else {}
 
 
@@ -126,9 +130,7 @@ def lock_settings(conn: Connection, account_id: str, identity_key: str, now: flo
     ins = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
     conn.execute(ins(feedback_settings).values(account_id=account_id, identity_key=identity_key, data={},
                                                updated_at=now).on_conflict_do_nothing())
-    row = fetch_one(conn, select(feedback_settings.c.data).where(and_(
-        feedback_settings.c.account_id == account_id, feedback_settings.c.identity_key == identity_key))
-        .with_for_update())
+    row = fetch_one(conn, _settings_data(account_id, identity_key).with_for_update())
     return dict(row["data"]) if row else {}
 
 

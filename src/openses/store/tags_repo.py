@@ -54,8 +54,7 @@ def lock_tags(conn: Connection, kind: str, account_id: str, name: str) -> Tags |
 
 def set_tags(conn: Connection, kind: str, account_id: str, name: str, tags: Tags) -> None:
     if kind == "identity":  # the tags are one of the attributes: the others are kept, under the row's lock
-        row = conn.execute(select(identities.c.attributes).where(_where(kind, account_id, name))
-                           .with_for_update()).one()
+        row = conn.execute(_select_tags(kind, account_id, name).with_for_update()).one()
         attributes = dict(row[0] or {}, tags=tags)
         conn.execute(update(identities).where(_where(kind, account_id, name)).values(attributes=attributes))
         return
